@@ -1,0 +1,1 @@
+//! The caregrade rules language.
