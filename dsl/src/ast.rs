@@ -605,7 +605,7 @@ pub enum Expect {
 }
 
 /// A calendar date as days since 1970-01-01.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Date(pub i32);
 
 /// An expression.

@@ -7,10 +7,14 @@
 pub mod ast;
 pub mod date;
 pub mod diag;
+pub mod eval;
 pub mod ir;
 pub mod lower;
 pub mod num;
 pub mod parse;
+pub mod report;
+pub mod testing;
+pub mod tool;
 
 use diag::{Diagnostic, Span};
 use sha2::{Digest, Sha256};

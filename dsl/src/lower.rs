@@ -325,7 +325,7 @@ impl<'a> Lowerer<'a> {
                         d.notes.push((pf, ps, "first defined here".into()));
                         continue;
                     }
-                    let idx = self.section_draft(file, p, None, "", &layer_id);
+                    let idx = self.section_draft(file, p, "", &layer_id);
                     self.roots.push(idx);
                 }
                 Stmt::Veto(v) => {
@@ -468,7 +468,7 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn section_draft(&mut self, file: usize, s: &'a Section, parent: Option<usize>, prefix: &str, origin: &str) -> usize {
+    fn section_draft(&mut self, file: usize, s: &'a Section, prefix: &str, origin: &str) -> usize {
         let path = if prefix.is_empty() { s.id.text.clone() } else { format!("{prefix}.{}", s.id.text) };
         let idx = self.drafts.len();
         self.drafts.push(DNode {
@@ -490,14 +490,14 @@ impl<'a> Lowerer<'a> {
         });
         self.draft_by_path.insert(path.clone(), idx);
         for c in &s.children {
-            if let Some(ci) = self.child_draft(file, c, idx, &path, origin) {
+            if let Some(ci) = self.child_draft(file, c, &path, origin) {
                 self.drafts[idx].children.push(ci);
             }
         }
         idx
     }
 
-    fn child_draft(&mut self, file: usize, c: &'a Node, parent: usize, prefix: &str, origin: &str) -> Option<usize> {
+    fn child_draft(&mut self, file: usize, c: &'a Node, prefix: &str, origin: &str) -> Option<usize> {
         let id = match c {
             Node::Group(g) => &g.id,
             Node::Item(i) => &i.id,
@@ -510,7 +510,7 @@ impl<'a> Lowerer<'a> {
             return None;
         }
         Some(match c {
-            Node::Group(g) => self.section_draft(file, g, Some(parent), prefix, origin),
+            Node::Group(g) => self.section_draft(file, g, prefix, origin),
             Node::Item(it) => {
                 let idx = self.drafts.len();
                 let mut seen: HashMap<&str, Span> = HashMap::new();
@@ -627,7 +627,7 @@ impl<'a> Lowerer<'a> {
         }
         let prefix = self.drafts[idx].path.clone();
         for c in &e.children {
-            if let Some(ci) = self.child_draft(file, c, idx, &prefix, layer) {
+            if let Some(ci) = self.child_draft(file, c, &prefix, layer) {
                 self.drafts[idx].children.push(ci);
             }
         }
@@ -662,6 +662,10 @@ impl<'a> Lowerer<'a> {
             for &c in dn.children.iter().rev() {
                 stack.push((c, Some(idx)));
             }
+        }
+        // The ruleset-wide policy lives on the parts, so the compiled form is self-contained.
+        for n in self.nodes.iter_mut().filter(|n| n.parent.is_none() && n.na_policy.is_none()) {
+            n.na_policy = self.na_default;
         }
     }
 
