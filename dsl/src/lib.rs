@@ -70,22 +70,20 @@ impl Library {
         match parse::decode(file, bytes) {
             Ok(text) => {
                 let text = text.to_string();
-                let parsed = match parse::parse(file, &text) {
-                    Ok(r) => {
-                        let hash = sha256_hex(canonical(&text, &r).as_bytes());
-                        Some((r, hash))
-                    }
-                    Err(ds) => {
-                        self.diags.extend(ds);
-                        None
-                    }
-                };
+                let p = parse::parse_file(file, &text);
+                self.diags.extend(p.diagnostics);
+                let parsed = p.ruleset.map(|r| {
+                    let hash = sha256_hex(canonical(&text, &r).as_bytes());
+                    (r, hash)
+                });
                 self.sources.push(Source { path, text });
                 self.parsed.push(parsed);
             }
             Err(d) => {
                 self.diags.push(d);
-                self.sources.push(Source { path, text: String::new() });
+                // Keep what can be shown, so the diagnostic can quote the line it is about.
+                let shown = if bytes.len() <= parse::MAX_SOURCE_BYTES { String::from_utf8_lossy(bytes).replace('\0', "\u{fffd}") } else { String::new() };
+                self.sources.push(Source { path, text: shown });
                 self.parsed.push(None);
             }
         }
@@ -111,7 +109,7 @@ impl Library {
     /// the library's sources.
     pub fn compile_file(&self, file: usize) -> Compilation {
         let own = self.diagnostics_for(file);
-        if !own.is_empty() {
+        if self.parsed.get(file).is_none_or(Option::is_none) {
             return Compilation { compiled: None, diagnostics: own };
         }
         let mut chain: Vec<lower::Unit<'_>> = Vec::new();
@@ -140,8 +138,11 @@ impl Library {
             }
         }
         chain.reverse();
-        let (compiled, diagnostics) = lower::compile(&chain);
-        Compilation { compiled, diagnostics }
+        let (compiled, mut diagnostics) = lower::compile(&chain);
+        let own_error = own.iter().any(Diagnostic::is_error);
+        diagnostics.extend(own);
+        diagnostics.sort_by_key(|d| (d.file, d.span.start, d.code));
+        Compilation { compiled: if own_error { None } else { compiled }, diagnostics }
     }
 
     /// Compiles the ruleset with id `id`.

@@ -295,9 +295,15 @@ impl<'a> Lowerer<'a> {
             if let Some((what, kinds)) = kind_of_stmt(s)
                 && !kinds.contains(&self.kind)
             {
-                let allowed: Vec<&str> = kinds.iter().map(|k| k.keyword()).collect();
-                let msg = format!("{what} cannot appear in a {}", self.kind.keyword());
-                let help = format!("{what} belongs in a {}", allowed.join(" or "));
+                let noun = |k: &RulesetKind| match k {
+                    RulesetKind::Standard => "a standard",
+                    RulesetKind::Checklist => "a checklist",
+                    RulesetKind::Credit => "a credit policy",
+                    RulesetKind::Sampling => "a sampling policy",
+                };
+                let allowed: Vec<&str> = kinds.iter().map(noun).collect();
+                let msg = format!("{what} cannot appear in {}", noun(&self.kind));
+                let help = format!("this belongs in {}", allowed.join(" or "));
                 self.error("E0360", file, stmt_span(s), msg).help = Some(help);
                 continue;
             }
@@ -1039,7 +1045,8 @@ impl<'a> Lowerer<'a> {
                 }
             }
             if let Some(t) = total {
-                prev_total = Some((t, g.id.text.as_str(), g.id.span));
+                let at = g.conds.iter().find_map(|c| if let GradeCond::Total(n) = c { Some(n.span) } else { None }).unwrap_or(g.id.span);
+                prev_total = Some((t, g.id.text.as_str(), at));
             }
             self.grades.push(GradeDef { id: g.id.text.clone(), title: g.title.text.clone(), conds });
         }
@@ -1738,7 +1745,8 @@ impl<'a> Lowerer<'a> {
                 if let (CExpr::Lit(x), CExpr::Lit(y)) = (&**a, &**b)
                     && *op == BinOp::Eq
                 {
-                    return Some(x == y);
+                    // An unknown literal stands in for an expression already reported as wrong.
+                    return (*x != Value::Unknown && *y != Value::Unknown).then_some(x == y);
                 }
                 let (ra, rb) = (self.range_of(a), self.range_of(b));
                 if ra == (Num::MIN, Num::MAX) && rb == (Num::MIN, Num::MAX) {

@@ -109,21 +109,43 @@ fn too_deep(file: usize, at: usize) -> Diagnostic {
         .with_help("split the expression or the section into smaller named pieces (a `let` or a group)")
 }
 
-/// Parses one file. On failure returns every diagnostic found (a syntax error stops at the
-/// first, because the grammar cannot resynchronise reliably).
-pub fn parse(file: usize, text: &str) -> Result<Ruleset, Vec<Diagnostic>> {
-    check_nesting(file, text).map_err(|d| vec![d])?;
-    let mut pairs = RulesParser::parse(Rule::file, text).map_err(|e| vec![syntax_error(file, text, e)])?;
-    let file_pair = pairs.next().ok_or_else(|| vec![Diagnostic::error("E0005", file, Span::new(0, 0), "empty file")])?;
+/// A parsed file: the tree (when the syntax was valid) and the problems found building it.
+pub struct Parsed {
+    /// The tree; `None` after a syntax error.
+    pub ruleset: Option<Ruleset>,
+    /// Problems with literals and the like, found while building the tree. They do not stop
+    /// the checker, so a file shows all its errors at once.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses one file. A syntax error stops at the first (the grammar cannot resynchronise
+/// reliably); other problems are collected and the tree is still returned.
+pub fn parse_file(file: usize, text: &str) -> Parsed {
+    let fail = |d: Diagnostic| Parsed { ruleset: None, diagnostics: vec![d] };
+    if let Err(d) = check_nesting(file, text) {
+        return fail(d);
+    }
+    let mut pairs = match RulesParser::parse(Rule::file, text) {
+        Ok(p) => p,
+        Err(e) => return fail(syntax_error(file, text, e)),
+    };
+    let Some(file_pair) = pairs.next() else {
+        return fail(Diagnostic::error("E0005", file, Span::new(0, 0), "empty file"));
+    };
     let mut b = Builder { file, diags: Vec::new() };
-    let ruleset = file_pair
-        .into_inner()
-        .find(|p| p.as_rule() == Rule::ruleset)
-        .map(|p| b.ruleset(p));
+    let ruleset = file_pair.into_inner().find(|p| p.as_rule() == Rule::ruleset).map(|p| b.ruleset(p));
     match ruleset {
-        Some(r) if b.diags.is_empty() => Ok(r),
-        _ if !b.diags.is_empty() => Err(b.diags),
-        _ => Err(vec![Diagnostic::error("E0005", file, Span::new(0, 0), "no ruleset in this file")]),
+        Some(r) => Parsed { ruleset: Some(r), diagnostics: b.diags },
+        None => fail(Diagnostic::error("E0005", file, Span::new(0, 0), "no ruleset in this file")),
+    }
+}
+
+/// Parses one file; `Err` with every diagnostic when there is any error.
+pub fn parse(file: usize, text: &str) -> Result<Ruleset, Vec<Diagnostic>> {
+    let p = parse_file(file, text);
+    match p.ruleset {
+        Some(r) if !p.diagnostics.iter().any(Diagnostic::is_error) => Ok(r),
+        _ => Err(p.diagnostics),
     }
 }
 
@@ -258,6 +280,8 @@ fn syntax_error(file: usize, text: &str, e: pest::error::Error<Rule>) -> Diagnos
     };
     let help = if text.trim().is_empty() || strip_comments(text).trim().is_empty() {
         Some("a rules file starts with `standard`, `checklist`, `credit` or `sampling`, an id, a title and `{`".to_string())
+    } else if text[at.min(text.len())..].starts_with('"') && !text[at + 1..].lines().next().unwrap_or("").contains('"') {
+        Some("this string is not closed: strings end with `\"` on the same line".to_string())
     } else if text[..at.min(text.len())].matches('"').count() % 2 == 1 {
         Some("a string may be unterminated: strings end with `\"` on the same line".to_string())
     } else {
