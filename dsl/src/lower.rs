@@ -961,7 +961,12 @@ impl<'a> Lowerer<'a> {
                     match pos {
                         Some(p) => Effect::Cap(p as u16),
                         None => {
-                            let help = self.grades_src.as_ref().and_then(|(_, gs, _)| did_you_mean(&g.text, gs.iter().map(|x| x.id.text.as_str())));
+                            let mut help = self.grades_src.as_ref().and_then(|(_, gs, _)| did_you_mean(&g.text, gs.iter().map(|x| x.id.text.as_str())));
+                            if let Some((_, _, gorigin)) = &self.grades_src
+                                && *gorigin != origin
+                            {
+                                help = Some(format!("the grades of `{gorigin}` replace those of `{origin}`; define `{}` there too, or override this veto", g.text));
+                            }
                             self.error("E0201", file, g.span, format!("unknown grade `{}`", g.text)).help = help;
                             Effect::Ineligible
                         }

@@ -1,0 +1,49 @@
+//! Data-driven evaluator cases: each `tests/eval/*.json` names fixture rulesets, an input and
+//! the part of the report it expects. Expected objects match when every key they list matches;
+//! arrays must match element by element.
+
+use caregrade_dsl::{Library, eval, report};
+use rstest::rstest;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn subset(expected: &Value, actual: &Value, at: &str) -> Result<(), String> {
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            for (k, ev) in e {
+                let av = a.get(k).unwrap_or(&Value::Null);
+                subset(ev, av, &format!("{at}.{k}"))?;
+            }
+            Ok(())
+        }
+        (Value::Array(e), Value::Array(a)) => {
+            if e.len() != a.len() {
+                return Err(format!("{at}: expected {} elements, got {}: {}", e.len(), a.len(), serde_json::to_string_pretty(actual).unwrap_or_default()));
+            }
+            e.iter().zip(a).enumerate().try_for_each(|(i, (ev, av))| subset(ev, av, &format!("{at}[{i}]")))
+        }
+        (Value::Number(e), Value::Number(a)) if e.as_f64() == a.as_f64() => Ok(()),
+        (e, a) if e == a => Ok(()),
+        (e, a) => Err(format!("{at}: expected {e}, got {a}")),
+    }
+}
+
+#[rstest]
+fn case(#[files("tests/eval/*.json")] path: PathBuf) {
+    let spec: Value = serde_json::from_slice(&std::fs::read(&path).expect("case")).expect("case json");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rulesets");
+    let mut lib = Library::new();
+    for f in spec["rulesets"].as_array().expect("rulesets") {
+        let name = f.as_str().expect("name");
+        lib.add(name, &std::fs::read(dir.join(name)).expect("ruleset"));
+    }
+    let comp = lib.compile(spec["compile"].as_str().expect("compile")).expect("ruleset id");
+    let c = comp.compiled.unwrap_or_else(|| panic!("does not compile: {:?}", comp.diagnostics));
+    let raw: eval::RawInput = serde_json::from_value(spec["input"].clone()).expect("input");
+    let input = c.bind(&raw);
+    let outcome = eval::evaluate(&c, &input);
+    let got = serde_json::to_value(report::report(&c, &input, &outcome)).expect("report json");
+    if let Err(e) = subset(&spec["expect"], &got, "report") {
+        panic!("{}: {e}", path.display());
+    }
+}
