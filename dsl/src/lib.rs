@@ -13,6 +13,7 @@ pub mod lower;
 pub mod num;
 pub mod parse;
 pub mod report;
+pub mod synth;
 pub mod testing;
 pub mod tool;
 

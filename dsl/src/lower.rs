@@ -1318,12 +1318,24 @@ impl<'a> Lowerer<'a> {
         if let (ExprKind::Name(n), Ty::Key(keys) | Ty::Set(keys)) = (&x.kind, keys_from) {
             return self.name(ctx, n, x.span, Some(keys));
         }
+        // Sheets often key their options `yes` / `partly` / `no`; against a choice those words
+        // are keys, not booleans.
+        if let (ExprKind::Bool(b), Ty::Key(keys) | Ty::Set(keys)) = (&x.kind, keys_from) {
+            let word = if *b { "yes" } else { "no" };
+            if let Some(k) = keys.iter().position(|k| k == word) {
+                return (CExpr::Lit(Value::Key(k as u16)), Ty::Key(keys.clone()));
+            }
+        }
         self.expr(ctx, x)
     }
 
     fn binary(&mut self, ctx: &mut Ctx, op: BinOp, a: &Expr, b: &Expr, span: Span) -> (CExpr, Ty) {
         let file = ctx.file;
-        let is_bare = |e: &Expr| matches!(&e.kind, ExprKind::Name(n) if !self.fact_index.contains_key(n) && !self.let_index.contains_key(n));
+        let is_bare = |e: &Expr| match &e.kind {
+            ExprKind::Name(n) => !self.fact_index.contains_key(n) && !self.let_index.contains_key(n),
+            ExprKind::Bool(_) => true,
+            _ => false,
+        };
         // In `answer == both` the key's meaning comes from the other side; handle either order.
         let ((ca, ta), (cb, tb)) = if is_bare(a) && !is_bare(b) {
             let rb = self.expr(ctx, b);
