@@ -356,11 +356,17 @@ pub fn evaluate(c: &Compiled, input: &Input) -> Outcome {
         applicable: vec![Tri::Yes; c.nodes.len()],
         lets: vec![Value::Unknown; c.lets.len()],
     };
-    // Inputs sized for another ruleset must not index out of bounds.
+    // Input bound to another ruleset must not index out of bounds: evaluate nothing instead.
     if input.answers.len() != c.nodes.len() || input.facts.len() != c.facts.len() || input.photos.len() != c.nodes.len() {
-        let mut o = ev.finish();
-        o.problems.push(problem("input", "", "the input was bound to a different ruleset"));
-        return o;
+        let empty = Input {
+            as_of: input.as_of,
+            facts: vec![Value::Unknown; c.facts.len()],
+            answers: vec![None; c.nodes.len()],
+            photos: vec![0; c.nodes.len()],
+            events: Vec::new(),
+            problems: vec![problem("input", "", "the input was bound to a different ruleset")],
+        };
+        return evaluate(c, &empty);
     }
     for &step in &c.order {
         match step {
@@ -408,7 +414,12 @@ impl Ev<'_> {
             self.sum_section(i);
             return;
         };
-        self.enter(i);
+        if n.when.is_some() {
+            self.enter(i);
+        } else if let Some(p) = n.parent {
+            // No condition of its own: applicable exactly when its section is.
+            self.applicable[i] = if self.applicable[p as usize] == Tri::No { Tri::No } else { Tri::Yes };
+        }
         if self.applicable[i] == Tri::No {
             self.nodes[i].status = Status::NotApplicable;
             return;
@@ -452,7 +463,7 @@ impl Ev<'_> {
             self.nodes[i].status = Status::NotApplicable;
             return;
         }
-        let policy = n.na_policy.or_else(|| self.inherited_policy(i)).unwrap_or(NaPolicy::Zero);
+        let policy = n.na_policy.unwrap_or(NaPolicy::Zero);
         let (mut pts, mut max_app) = (Num::ZERO, Num::ZERO);
         let mut any_applicable = false;
         for &ch in &n.children {
@@ -482,17 +493,6 @@ impl Ev<'_> {
             pts = pts.mul(max).div(max_app).unwrap_or(pts);
         }
         self.nodes[i].points = pts.clamp_to(Num::ZERO, max);
-    }
-
-    fn inherited_policy(&self, i: usize) -> Option<NaPolicy> {
-        let mut cur = self.c.nodes[i].parent;
-        while let Some(p) = cur {
-            if let Some(pol) = self.c.nodes[p as usize].na_policy {
-                return Some(pol);
-            }
-            cur = self.c.nodes[p as usize].parent;
-        }
-        None
     }
 
     fn total(&self) -> Num {
@@ -577,7 +577,7 @@ impl Ev<'_> {
             _ => {}
         }
         let (x, y) = (self.value(a, cur), self.value(b, cur));
-        if x == V::Unknown || y == V::Unknown {
+        if matches!(x, V::Unknown) || matches!(y, V::Unknown) {
             return V::Unknown;
         }
         match (op, x, y) {
@@ -685,7 +685,7 @@ impl Ev<'_> {
         let mut unmet_evidence = Vec::new();
         for (i, n) in c.nodes.iter().enumerate() {
             let Some(item) = &n.item else { continue };
-            if self.applicable.get(i) == Some(&Tri::No) || self.input.answers.len() != c.nodes.len() {
+            if (item.hazards.is_empty() && item.evidence.is_none()) || self.applicable.get(i) == Some(&Tri::No) {
                 continue;
             }
             let ans = self.answer(i);

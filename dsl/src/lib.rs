@@ -4,6 +4,9 @@
 //! point for most callers is [`Library`]: add sources, then [`Library::compile`] a ruleset by
 //! id (its `extends` chain is resolved among the sources added) and [`eval::evaluate`] it.
 
+// pest without its `std` feature (see Cargo.toml) generates code that names `alloc`.
+extern crate alloc;
+
 pub mod ast;
 pub mod date;
 pub mod diag;

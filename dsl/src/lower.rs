@@ -669,9 +669,16 @@ impl<'a> Lowerer<'a> {
                 stack.push((c, Some(idx)));
             }
         }
-        // The ruleset-wide policy lives on the parts, so the compiled form is self-contained.
-        for n in self.nodes.iter_mut().filter(|n| n.parent.is_none() && n.na_policy.is_none()) {
-            n.na_policy = self.na_default;
+        // Every section carries its effective policy (own, inherited or ruleset-wide), so the
+        // compiled form is self-contained and the evaluator never walks up the tree. Pre-order
+        // means a parent is always settled before its children.
+        for i in 0..self.nodes.len() {
+            if self.nodes[i].kind != NodeKind::Item && self.nodes[i].na_policy.is_none() {
+                self.nodes[i].na_policy = match self.nodes[i].parent {
+                    Some(p) => self.nodes[p as usize].na_policy,
+                    None => self.na_default,
+                };
+            }
         }
     }
 

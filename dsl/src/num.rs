@@ -91,6 +91,12 @@ impl Num {
 
     /// Product, rounded half away from zero to four decimals, saturating.
     pub fn mul(self, o: Num) -> Num {
+        // Points times counts fit in 64 bits; 128-bit division is the slow path.
+        if let Some(p) = self.0.checked_mul(o.0) {
+            let (q, r) = (p / SCALE, p % SCALE);
+            let q = if 2 * r.abs() >= SCALE { q + p.signum() } else { q };
+            return Num(q.clamp(Num::MIN.0, Num::MAX.0));
+        }
         let p = i128::from(self.0) * i128::from(o.0);
         Num(saturate(round_div(p, i128::from(SCALE))))
     }
@@ -232,6 +238,31 @@ mod tests {
     fn divides_rounding_half_away(#[case] a: &str, #[case] b: &str, #[case] q: &str) {
         let (a, b) = (Num::parse(a).expect("a"), Num::parse(b).expect("b"));
         assert_eq!(a.div(b), Num::parse(q));
+    }
+
+    #[rstest]
+    #[case("0.5", "3", "1.5")]
+    #[case("-0.25", "3", "-0.75")]
+    #[case("0.0001", "0.5", "0.0001")]
+    #[case("-0.0001", "0.5", "-0.0001")]
+    #[case("0.0001", "0.4", "0")]
+    #[case("99999999999", "99999999999", "max")]
+    #[case("-99999999999", "99999999999", "min")]
+    fn multiplies_exactly_or_saturates(#[case] a: &str, #[case] b: &str, #[case] p: &str) {
+        let (a, b) = (Num::parse(a).expect("a"), Num::parse(b).expect("b"));
+        let want = match p {
+            "max" => Num::MAX,
+            "min" => Num::MIN,
+            _ => Num::parse(p).expect("product"),
+        };
+        assert_eq!(a.mul(b), want);
+    }
+
+    #[test]
+    fn extremes_saturate_without_panicking() {
+        assert_eq!(Num::MAX.mul(Num::MAX), Num::MAX);
+        assert_eq!(Num::MIN.mul(Num::MAX), Num::MIN);
+        assert_eq!(Num::MAX.add(Num::MAX), Num::MAX);
     }
 
     #[test]

@@ -132,7 +132,7 @@ pub fn parse_file(file: usize, text: &str) -> Parsed {
     let Some(file_pair) = pairs.next() else {
         return fail(Diagnostic::error("E0005", file, Span::new(0, 0), "empty file"));
     };
-    let mut b = Builder { file, diags: Vec::new() };
+    let mut b = Builder { file, diags: Vec::new(), pratt: std::rc::Rc::new(precedence()) };
     let ruleset = file_pair.into_inner().find(|p| p.as_rule() == Rule::ruleset).map(|p| b.ruleset(p));
     match ruleset {
         Some(r) => Parsed { ruleset: Some(r), diagnostics: b.diags },
@@ -305,6 +305,24 @@ fn strip_comments(text: &str) -> String {
 struct Builder {
     file: usize,
     diags: Vec<Diagnostic>,
+    pratt: std::rc::Rc<PrattParser<Rule>>,
+}
+
+/// Operator precedence, loosest first. Built once per file: building it allocates.
+fn precedence() -> PrattParser<Rule> {
+    PrattParser::new()
+        .op(Op::infix(Rule::op_or, Assoc::Left))
+        .op(Op::infix(Rule::op_and, Assoc::Left))
+        .op(Op::prefix(Rule::op_not))
+        .op(Op::infix(Rule::op_eq, Assoc::Left)
+            | Op::infix(Rule::op_ne, Assoc::Left)
+            | Op::infix(Rule::op_lt, Assoc::Left)
+            | Op::infix(Rule::op_le, Assoc::Left)
+            | Op::infix(Rule::op_gt, Assoc::Left)
+            | Op::infix(Rule::op_ge, Assoc::Left))
+        .op(Op::infix(Rule::op_add, Assoc::Left) | Op::infix(Rule::op_sub, Assoc::Left))
+        .op(Op::infix(Rule::op_mul, Assoc::Left) | Op::infix(Rule::op_div, Assoc::Left))
+        .op(Op::prefix(Rule::op_neg))
 }
 
 fn span(p: &Pair<'_, Rule>) -> Span {
@@ -999,25 +1017,13 @@ impl Builder {
             );
             return Expr { kind: ExprKind::Bool(false), span: sp };
         }
-        let pratt = PrattParser::new()
-            .op(Op::infix(Rule::op_or, Assoc::Left))
-            .op(Op::infix(Rule::op_and, Assoc::Left))
-            .op(Op::prefix(Rule::op_not))
-            .op(Op::infix(Rule::op_eq, Assoc::Left)
-                | Op::infix(Rule::op_ne, Assoc::Left)
-                | Op::infix(Rule::op_lt, Assoc::Left)
-                | Op::infix(Rule::op_le, Assoc::Left)
-                | Op::infix(Rule::op_gt, Assoc::Left)
-                | Op::infix(Rule::op_ge, Assoc::Left))
-            .op(Op::infix(Rule::op_add, Assoc::Left) | Op::infix(Rule::op_sub, Assoc::Left))
-            .op(Op::infix(Rule::op_mul, Assoc::Left) | Op::infix(Rule::op_div, Assoc::Left))
-            .op(Op::prefix(Rule::op_neg));
-        // The closures need `&mut self`; a RefCell-free way is to collect diagnostics locally.
+        // The closures cannot borrow `self` mutably; diagnostics are collected on the side.
         let file = self.file;
         let diags = std::cell::RefCell::new(Vec::new());
+        let pratt = std::rc::Rc::clone(&self.pratt);
         let e = pratt
             .map_primary(|prim| {
-                let mut b = Builder { file, diags: Vec::new() };
+                let mut b = Builder { file, diags: Vec::new(), pratt: std::rc::Rc::clone(&pratt) };
                 let e = b.operand(prim);
                 diags.borrow_mut().extend(b.diags);
                 e

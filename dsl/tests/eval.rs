@@ -47,3 +47,19 @@ fn case(#[files("tests/eval/*.json")] path: PathBuf) {
         panic!("{}: {e}", path.display());
     }
 }
+
+#[test]
+fn input_bound_to_another_ruleset_is_reported_not_panicked_on() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rulesets");
+    let mut lib = Library::new();
+    for name in ["mini_standard.rules", "mini_checklist.rules"] {
+        lib.add(name, &std::fs::read(dir.join(name)).expect("ruleset"));
+    }
+    let standard = lib.compile("mini").and_then(|c| c.compiled).expect("mini");
+    let checklist = lib.compile("fire_mini").and_then(|c| c.compiled).expect("fire_mini");
+    let wrong = checklist.bind(&eval::RawInput::default());
+    let o = eval::evaluate(&standard, &wrong);
+    assert_eq!(o.problems.len(), 1, "{:?}", o.problems);
+    assert!(o.problems[0].reason.contains("different ruleset"));
+    assert_eq!(o.total, caregrade_dsl::num::Num::ZERO);
+}
