@@ -33,6 +33,8 @@ pub struct Coverage {
     pub grades: (usize, usize),
     /// Conditional items and sections seen not applicable.
     pub conditions: (usize, usize),
+    /// Credit levels reached, blacklist seen both ways; sampling rules seen applying and not.
+    pub policy: (usize, usize),
     /// One line per gap.
     pub gaps: Vec<String>,
 }
@@ -52,6 +54,7 @@ impl Coverage {
             part("vetoes", self.vetoes),
             part("grades", self.grades),
             part("conditions", self.conditions),
+            part("policy rules", self.policy),
         ]
         .into_iter()
         .flatten()
@@ -118,12 +121,14 @@ struct Tally {
     vetoes: BTreeSet<u16>,
     grades: BTreeSet<u16>,
     na: BTreeSet<usize>,
+    /// Policy rule outcomes seen, as (rule name, applied).
+    policy: BTreeSet<(String, bool)>,
 }
 
 /// Runs every test block of `ruleset` against its compiled form.
 pub fn run(ruleset: &ast::Ruleset, c: &Compiled) -> (Vec<TestResult>, Coverage) {
     let mut results = Vec::new();
-    let mut t = Tally { answered: BTreeSet::new(), fired: BTreeSet::new(), not_fired: BTreeSet::new(), vetoes: BTreeSet::new(), grades: BTreeSet::new(), na: BTreeSet::new() };
+    let mut t = Tally { answered: BTreeSet::new(), fired: BTreeSet::new(), not_fired: BTreeSet::new(), vetoes: BTreeSet::new(), grades: BTreeSet::new(), na: BTreeSet::new(), policy: BTreeSet::new() };
     for s in &ruleset.body {
         let Stmt::Test(tc) = s else { continue };
         results.push(run_one(c, tc, &mut t));
@@ -170,6 +175,25 @@ fn run_one(c: &Compiled, tc: &ast::TestCase, t: &mut Tally) -> TestResult {
     t.vetoes.extend(o.vetoes.iter().copied());
     if let Some(g) = o.grade {
         t.grades.insert(g);
+    }
+    if let (Some(cr), Some(cd)) = (&o.credit, &c.credit) {
+        for (k, l) in cd.levels.iter().enumerate() {
+            t.policy.insert((format!("level {}", l.id), cr.level == Some(k as u16)));
+        }
+        if cd.blacklist.is_some() {
+            t.policy.insert(("the blacklist".into(), cr.blacklisted));
+        }
+    }
+    if let (Some(so), Some(sd)) = (&o.sampling, &c.sampling) {
+        for (k, w) in sd.weights.iter().enumerate() {
+            t.policy.insert((format!("weight \"{}\"", w.title), so.weights.contains(&k)));
+        }
+        for (k, a) in sd.always.iter().enumerate() {
+            t.policy.insert((format!("always \"{}\"", a.0), so.always.contains(&k)));
+        }
+        for (k, cv) in sd.cover.iter().enumerate() {
+            t.policy.insert((format!("cover \"{}\"", cv.title), so.cover.contains(&k)));
+        }
     }
     for e in &tc.expects {
         if let Some(f) = check(c, &o, e) {
@@ -294,6 +318,29 @@ fn coverage(c: &Compiled, t: &Tally) -> Coverage {
             cov.gaps.push(format!("grade {} is never reached in a test", gd.id));
         }
     }
+    let mut rules: Vec<(String, bool)> = Vec::new();
+    if let Some(cd) = &c.credit {
+        rules.extend(cd.levels.iter().map(|l| (format!("level {}", l.id), false)));
+        if cd.blacklist.is_some() {
+            rules.push(("the blacklist".into(), true));
+        }
+    }
+    if let Some(sd) = &c.sampling {
+        rules.extend(sd.weights.iter().map(|w| (format!("weight \"{}\"", w.title), true)));
+        rules.extend(sd.always.iter().map(|a| (format!("always \"{}\"", a.0), true)));
+        rules.extend(sd.cover.iter().map(|cv| (format!("cover \"{}\"", cv.title), true)));
+    }
+    let mut p_cov = 0;
+    for (name, both_ways) in &rules {
+        let (yes, no) = (t.policy.contains(&(name.clone(), true)), t.policy.contains(&(name.clone(), false)));
+        // A level only needs reaching; a rule needs to be seen applying and not applying.
+        match (yes, no || !both_ways) {
+            (true, true) => p_cov += 1,
+            (false, _) => cov.gaps.push(format!("{name} never applies in a test")),
+            (true, false) => cov.gaps.push(format!("{name} applies in every test")),
+        }
+    }
+    cov.policy = (p_cov, rules.len());
     let conds: Vec<usize> = (0..c.nodes.len()).filter(|&i| c.nodes[i].when.is_some()).collect();
     cov.conditions = (conds.iter().filter(|i| t.na.contains(i)).count(), conds.len());
     for &i in &conds {
