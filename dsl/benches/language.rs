@@ -23,6 +23,15 @@ fn bench(c: &mut Criterion) {
             black_box(lib.compile_file(0).compiled.is_some())
         })
     });
+    // Baselines measured in the same run, so that ratios survive a noisy machine.
+    c.bench_function("baseline_pest_parse_only_1000_items", |b| {
+        use pest::Parser as _;
+        b.iter(|| black_box(caregrade_dsl::parse::RulesParser::parse(caregrade_dsl::parse::Rule::file, black_box(&source)).map(|p| p.count())))
+    });
+    let compiled_json = serde_json::to_string(&compiled).expect("json");
+    c.bench_function("baseline_deserialize_compiled_json_1000_items", |b| {
+        b.iter(|| black_box(serde_json::from_str::<caregrade_dsl::ir::Compiled>(black_box(&compiled_json)).map(|c| c.nodes.len())))
+    });
     c.bench_function("evaluate_1000_items", |b| b.iter(|| black_box(eval::evaluate(black_box(&compiled), black_box(&input)))));
     c.bench_function("bind_evaluate_report_1000_items", |b| {
         b.iter(|| {
