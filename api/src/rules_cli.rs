@@ -112,11 +112,21 @@ pub fn run(args: RulesArgs) -> ExitCode {
     match args.command {
         RulesCommand::Check { paths } => emit(tool::check(&paths)),
         RulesCommand::Test { paths } => emit(tool::test(&paths)),
-        RulesCommand::Score { ruleset, facts, answers, events, photos, input, as_of } => {
-            match input_from(facts, answers, events, photos, input, as_of) {
-                Ok(raw) => emit(tool::score(&ruleset, &raw)),
-                Err(e) => emit(Output { stderr: format!("error: {e}\n"), code: 2, ..Output::default() }),
-            }
-        }
+        RulesCommand::Score {
+            ruleset,
+            facts,
+            answers,
+            events,
+            photos,
+            input,
+            as_of,
+        } => match input_from(facts, answers, events, photos, input, as_of) {
+            Ok(raw) => emit(tool::score(&ruleset, &raw)),
+            Err(e) => emit(Output {
+                stderr: format!("error: {e}\n"),
+                code: 2,
+                ..Output::default()
+            }),
+        },
     }
 }

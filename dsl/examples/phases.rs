@@ -17,8 +17,12 @@ fn main() {
         let (_, input) = synth::standard(10);
         let mut lib = Library::new();
         lib.add("s", src.as_bytes());
-        let Some(c) = lib.compile_file(0).compiled else { return };
-        let Ok(raw) = serde_json::from_str::<caregrade_dsl::eval::RawInput>(&input) else { return };
+        let Some(c) = lib.compile_file(0).compiled else {
+            return;
+        };
+        let Ok(raw) = serde_json::from_str::<caregrade_dsl::eval::RawInput>(&input) else {
+            return;
+        };
         let bound = c.bind(&raw);
         for _ in 0..2000 {
             std::hint::black_box(caregrade_dsl::eval::evaluate(&c, &bound));
@@ -36,7 +40,10 @@ fn main() {
         use pest::Parser as _;
         let _ = parse::RulesParser::parse(parse::Rule::file, &src).map(|p| p.count());
     }
-    println!("pest alone {:.2} ms", t.elapsed().as_secs_f64() * 1000.0 / f64::from(n));
+    println!(
+        "pest alone {:.2} ms",
+        t.elapsed().as_secs_f64() * 1000.0 / f64::from(n)
+    );
     let t = Instant::now();
     for _ in 0..n {
         let _ = caregrade_dsl::sha256_hex(src.as_bytes());
@@ -49,5 +56,8 @@ fn main() {
         let _ = lib.compile_file(0);
     }
     let compile_ms = t.elapsed().as_secs_f64() * 1000.0 / f64::from(n);
-    println!("source {} bytes: parse {parse_ms:.2} ms, hash {hash_ms:.2} ms, check+compile {compile_ms:.2} ms", src.len());
+    println!(
+        "source {} bytes: parse {parse_ms:.2} ms, hash {hash_ms:.2} ms, check+compile {compile_ms:.2} ms",
+        src.len()
+    );
 }

@@ -13,7 +13,10 @@ fn main() -> ExitCode {
         Some("check") => tool::check(&paths),
         Some("test") => tool::test(&paths),
         Some("score") if paths.len() == 2 => {
-            let input: RawInput = match std::fs::read(&paths[1]).map_err(|e| e.to_string()).and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string())) {
+            let input: RawInput = match std::fs::read(&paths[1])
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+            {
                 Ok(i) => i,
                 Err(e) => {
                     eprintln!("error: {e}");

@@ -227,7 +227,11 @@ impl TypeDecl {
     /// Where the type is written.
     pub fn span(&self) -> Span {
         match self {
-            TypeDecl::YesNo(s) | TypeDecl::Choice(_, s) | TypeDecl::Multi(_, s) | TypeDecl::Date(s) | TypeDecl::Text(s) => *s,
+            TypeDecl::YesNo(s)
+            | TypeDecl::Choice(_, s)
+            | TypeDecl::Multi(_, s)
+            | TypeDecl::Date(s)
+            | TypeDecl::Text(s) => *s,
             TypeDecl::Number { span, .. } | TypeDecl::Count { span, .. } => *span,
         }
     }
@@ -280,6 +284,8 @@ pub struct Section {
 }
 
 /// A child of a section.
+// Syntax trees are built once per check; boxing groups would only add indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Node {
     /// A nested group.
@@ -605,7 +611,9 @@ pub enum Expect {
 }
 
 /// A calendar date as days since 1970-01-01.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Date(pub i32);
 
 /// An expression.

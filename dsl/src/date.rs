@@ -65,9 +65,16 @@ pub fn format(date: Date) -> String {
 /// (2024-02-29 minus one year is 2023-02-28), as people count anniversaries.
 pub fn shift(date: Date, amount: i64, unit: DurationUnit) -> Date {
     match unit {
-        DurationUnit::Days => Date(date.0.saturating_add(amount.clamp(-3_000_000, 3_000_000) as i32)),
+        DurationUnit::Days => Date(
+            date.0
+                .saturating_add(amount.clamp(-3_000_000, 3_000_000) as i32),
+        ),
         DurationUnit::Months | DurationUnit::Years => {
-            let months = if unit == DurationUnit::Years { amount.saturating_mul(12) } else { amount };
+            let months = if unit == DurationUnit::Years {
+                amount.saturating_mul(12)
+            } else {
+                amount
+            };
             let (y, m, d) = to_ymd(date);
             let total = i64::from(y) * 12 + i64::from(m - 1) + months;
             let ny = total.div_euclid(12).clamp(1, 9999) as i32;
@@ -104,7 +111,12 @@ mod tests {
     #[case("2024-02-29", -1, DurationUnit::Years, "2023-02-28")]
     #[case("2026-03-31", -1, DurationUnit::Months, "2026-02-28")]
     #[case("2026-01-10", -10, DurationUnit::Days, "2025-12-31")]
-    fn shifts_by_calendar(#[case] from: &str, #[case] n: i64, #[case] unit: DurationUnit, #[case] to: &str) {
+    fn shifts_by_calendar(
+        #[case] from: &str,
+        #[case] n: i64,
+        #[case] unit: DurationUnit,
+        #[case] to: &str,
+    ) {
         let d = parse(from).expect("date");
         assert_eq!(format(shift(d, n, unit)), to);
     }

@@ -20,7 +20,10 @@ pub struct Span {
 impl Span {
     /// The span from `start` to `end` (byte offsets).
     pub fn new(start: usize, end: usize) -> Span {
-        Span { start: start as u32, end: end.max(start) as u32 }
+        Span {
+            start: start as u32,
+            end: end.max(start) as u32,
+        }
     }
 
     /// The byte range, for slicing.
@@ -62,7 +65,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// An error at `span` of file `file`.
-    pub fn error(code: &'static str, file: usize, span: Span, message: impl Into<String>) -> Diagnostic {
+    pub fn error(
+        code: &'static str,
+        file: usize,
+        span: Span,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         Diagnostic {
             severity: Severity::Error,
             code,
@@ -76,8 +84,16 @@ impl Diagnostic {
     }
 
     /// A warning at `span` of file `file`.
-    pub fn warning(code: &'static str, file: usize, span: Span, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, file, span, message) }
+    pub fn warning(
+        code: &'static str,
+        file: usize,
+        span: Span,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, file, span, message)
+        }
     }
 
     /// Adds the text shown under the caret.
@@ -129,20 +145,33 @@ impl Diagnostic {
         if let Some(label) = &self.label {
             primary = primary.label(label.as_str());
         }
-        let mut snippet = Snippet::source(src.text.as_str()).path(src.path.as_str()).annotation(primary);
+        let mut snippet = Snippet::source(src.text.as_str())
+            .path(src.path.as_str())
+            .annotation(primary);
         let mut other_files = Vec::new();
         for (file, span, text) in &self.notes {
             if *file == self.file {
-                snippet = snippet.annotation(AnnotationKind::Context.span(clamp(*span, &src.text)).label(text.as_str()));
+                snippet = snippet.annotation(
+                    AnnotationKind::Context
+                        .span(clamp(*span, &src.text))
+                        .label(text.as_str()),
+                );
             } else if let Some(other) = sources.get(*file) {
                 other_files.push(
                     Snippet::source(other.text.as_str())
                         .path(other.path.as_str())
-                        .annotation(AnnotationKind::Context.span(clamp(*span, &other.text)).label(text.as_str())),
+                        .annotation(
+                            AnnotationKind::Context
+                                .span(clamp(*span, &other.text))
+                                .label(text.as_str()),
+                        ),
                 );
             }
         }
-        let mut group: Group<'_> = level.primary_title(self.message.as_str()).id(self.code).element(snippet);
+        let mut group: Group<'_> = level
+            .primary_title(self.message.as_str())
+            .id(self.code)
+            .element(snippet);
         for s in other_files {
             group = group.element(s);
         }
@@ -219,7 +248,10 @@ pub fn line_col(text: &str, at: usize) -> (usize, usize) {
 }
 
 /// The closest candidate to `name` by edit distance, for "did you mean" help lines.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
         let score = strsim::jaro_winkler(name, c);
@@ -245,7 +277,10 @@ mod tests {
     #[test]
     fn suggests_near_names() {
         let c = ["fire.sprinkler", "fire.alarm"];
-        assert_eq!(did_you_mean("fire.sprinkle", c).as_deref(), Some("did you mean `fire.sprinkler`?"));
+        assert_eq!(
+            did_you_mean("fire.sprinkle", c).as_deref(),
+            Some("did you mean `fire.sprinkler`?")
+        );
         assert_eq!(did_you_mean("kitchen", c), None);
     }
 }

@@ -72,7 +72,11 @@ pub struct Input {
 }
 
 fn problem(field: &str, key: &str, reason: impl Into<String>) -> InputProblem {
-    InputProblem { field: field.to_string(), key: key.to_string(), reason: reason.into() }
+    InputProblem {
+        field: field.to_string(),
+        key: key.to_string(),
+        reason: reason.into(),
+    }
 }
 
 /// Converts one JSON value to a value of type `t`; `Err` says why it does not fit.
@@ -101,43 +105,63 @@ pub fn convert(t: &Type, v: &serde_json::Value) -> Result<Value, String> {
         // A choice whose keys are `yes`/`no` may be answered with a boolean.
         (Type::Choice { options }, J::Bool(b)) => {
             let key = if *b { "yes" } else { "no" };
-            options.iter().position(|o| o.key == key).map(|i| Value::Key(i as u16)).ok_or_else(|| format!("expected one of {}, got {key}", keys(options)))
+            options
+                .iter()
+                .position(|o| o.key == key)
+                .map(|i| Value::Key(i as u16))
+                .ok_or_else(|| format!("expected one of {}, got {key}", keys(options)))
         }
         (Type::Choice { options }, J::String(s)) => options
             .iter()
             .position(|o| o.key == *s)
             .map(|i| Value::Key(i as u16))
-            .ok_or_else(|| format!("\"{s}\" is not an option; the options are {}", keys(options))),
+            .ok_or_else(|| {
+                format!(
+                    "\"{s}\" is not an option; the options are {}",
+                    keys(options)
+                )
+            }),
         (Type::Multi { options }, J::Array(items)) => {
             let mut set = 0u64;
             for it in items {
                 let Some(s) = it.as_str() else {
                     return Err("expected a list of option keys".into());
                 };
-                let i = options
-                    .iter()
-                    .position(|o| o.key == s)
-                    .ok_or_else(|| format!("\"{s}\" is not an option; the options are {}", keys(options)))?;
+                let i = options.iter().position(|o| o.key == s).ok_or_else(|| {
+                    format!(
+                        "\"{s}\" is not an option; the options are {}",
+                        keys(options)
+                    )
+                })?;
                 set |= 1 << i;
             }
             Ok(Value::Set(set))
         }
         (Type::Number { min, max, .. }, J::Number(n)) => {
-            let n = Num::from_json(n).ok_or_else(|| format!("{n} has more than 4 decimals or is too large"))?;
+            let n = Num::from_json(n)
+                .ok_or_else(|| format!("{n} has more than 4 decimals or is too large"))?;
             in_range(n, min, max)
         }
         (Type::Count { min, max }, J::Number(n)) => {
-            let n = Num::from_json(n).filter(|n| n.is_integer()).ok_or_else(|| format!("{n} is not a whole count"))?;
+            let n = Num::from_json(n)
+                .filter(|n| n.is_integer())
+                .ok_or_else(|| format!("{n} is not a whole count"))?;
             in_range(n, min, max)
         }
-        (Type::Date, J::String(s)) => date::parse(s).map(|d| Value::Date(d.0)).ok_or_else(|| format!("\"{s}\" is not a date (YYYY-MM-DD)")),
+        (Type::Date, J::String(s)) => date::parse(s)
+            .map(|d| Value::Date(d.0))
+            .ok_or_else(|| format!("\"{s}\" is not a date (YYYY-MM-DD)")),
         (Type::Text, J::String(_)) => Ok(Value::Text),
         (t, v) => Err(format!("expected {}, got {}", t.describe(), json_kind(v))),
     }
 }
 
 fn keys(options: &[OptionDef]) -> String {
-    options.iter().map(|o| o.key.as_str()).collect::<Vec<_>>().join(", ")
+    options
+        .iter()
+        .map(|o| o.key.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn json_kind(v: &serde_json::Value) -> &'static str {
@@ -182,7 +206,12 @@ impl Compiled {
                 None => problems.push(problem("fact", k, "no such fact in this ruleset")),
             }
         }
-        let by_path: std::collections::HashMap<&str, usize> = self.nodes.iter().enumerate().map(|(i, n)| (n.path.as_str(), i)).collect();
+        let by_path: std::collections::HashMap<&str, usize> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.path.as_str(), i))
+            .collect();
         let mut answers = vec![None; self.nodes.len()];
         for (k, v) in &raw.answers {
             match by_path.get(k.as_str()).copied() {
@@ -206,14 +235,32 @@ impl Compiled {
         }
         let mut events = Vec::new();
         for e in &raw.events {
-            match (self.events.iter().position(|d| d.id == e.kind), date::parse(&e.date)) {
+            match (
+                self.events.iter().position(|d| d.id == e.kind),
+                date::parse(&e.date),
+            ) {
                 (Some(k), Some(d)) => events.push((k as u16, d, e.reference.clone())),
-                (None, _) => problems.push(problem("event", &e.kind, "no such kind of event in this ruleset")),
-                (_, None) => problems.push(problem("event", &e.kind, format!("\"{}\" is not a date", e.date))),
+                (None, _) => problems.push(problem(
+                    "event",
+                    &e.kind,
+                    "no such kind of event in this ruleset",
+                )),
+                (_, None) => problems.push(problem(
+                    "event",
+                    &e.kind,
+                    format!("\"{}\" is not a date", e.date),
+                )),
             }
         }
         events.sort_by_key(|e| e.1);
-        Input { as_of, facts, answers, photos, events, problems }
+        Input {
+            as_of,
+            facts,
+            answers,
+            photos,
+            events,
+            problems,
+        }
     }
 }
 
@@ -352,25 +399,41 @@ pub fn evaluate(c: &Compiled, input: &Input) -> Outcome {
     let mut ev = Ev {
         c,
         input,
-        nodes: vec![NodeOutcome { status: Status::Scored, points: Num::ZERO, condition_unknown: false }; c.nodes.len()],
+        nodes: vec![
+            NodeOutcome {
+                status: Status::Scored,
+                points: Num::ZERO,
+                condition_unknown: false
+            };
+            c.nodes.len()
+        ],
         applicable: vec![Tri::Yes; c.nodes.len()],
         lets: vec![Value::Unknown; c.lets.len()],
     };
     // Input bound to another ruleset must not index out of bounds: evaluate nothing instead.
-    if input.answers.len() != c.nodes.len() || input.facts.len() != c.facts.len() || input.photos.len() != c.nodes.len() {
+    if input.answers.len() != c.nodes.len()
+        || input.facts.len() != c.facts.len()
+        || input.photos.len() != c.nodes.len()
+    {
         let empty = Input {
             as_of: input.as_of,
             facts: vec![Value::Unknown; c.facts.len()],
             answers: vec![None; c.nodes.len()],
             photos: vec![0; c.nodes.len()],
             events: Vec::new(),
-            problems: vec![problem("input", "", "the input was bound to a different ruleset")],
+            problems: vec![problem(
+                "input",
+                "",
+                "the input was bound to a different ruleset",
+            )],
         };
         return evaluate(c, &empty);
     }
     for &step in &c.order {
         match step {
-            Step::Let(i) => ev.lets[i as usize] = ev.value(&c.lets[i as usize].expr, Value::Unknown),
+            Step::Let(i) => {
+                ev.lets[i as usize] = ev.value(&c.lets[i as usize].expr, Value::Unknown)
+            }
             Step::Enter(i) => ev.enter(i as usize),
             Step::Node(i) => ev.node(i as usize),
         }
@@ -399,7 +462,9 @@ impl Ev<'_> {
     }
 
     fn enter(&mut self, i: usize) {
-        let parent_ok = self.c.nodes[i].parent.is_none_or(|p| self.applicable[p as usize] != Tri::No);
+        let parent_ok = self.c.nodes[i]
+            .parent
+            .is_none_or(|p| self.applicable[p as usize] != Tri::No);
         let own = match &self.c.nodes[i].when {
             Some(w) => truth(self.value(w, Value::Unknown)),
             None => Tri::Yes,
@@ -418,7 +483,11 @@ impl Ev<'_> {
             self.enter(i);
         } else if let Some(p) = n.parent {
             // No condition of its own: applicable exactly when its section is.
-            self.applicable[i] = if self.applicable[p as usize] == Tri::No { Tri::No } else { Tri::Yes };
+            self.applicable[i] = if self.applicable[p as usize] == Tri::No {
+                Tri::No
+            } else {
+                Tri::Yes
+            };
         }
         if self.applicable[i] == Tri::No {
             self.nodes[i].status = Status::NotApplicable;
@@ -438,15 +507,20 @@ impl Ev<'_> {
                 _ => None,
             },
             ScoreDef::Options => match ans {
-                Value::Key(k) => item.question.options().get(k as usize).and_then(|o| o.points),
+                Value::Key(k) => item
+                    .question
+                    .options()
+                    .get(k as usize)
+                    .and_then(|o| o.points),
                 _ => None,
             },
             ScoreDef::Expr { expr } => match self.value(expr, ans) {
                 Value::Num(p) => Some(p),
                 _ => None,
             },
-            ScoreDef::Deduct { per, count } => match (self.value(per, ans), self.value(count, ans)) {
-                (Value::Num(p), Value::Num(k)) => Some(max.sub(p.mul(k))),
+            ScoreDef::Deduct { per, count } => match (self.value(per, ans), self.value(count, ans))
+            {
+                (Value::Num(p), Value::Num(k)) => Some(max.minus(p.times(k))),
                 _ => None,
             },
         };
@@ -472,16 +546,16 @@ impl Ev<'_> {
             if co.status == Status::NotApplicable {
                 match policy {
                     NaPolicy::Full => {
-                        pts = pts.add(cmax);
-                        max_app = max_app.add(cmax);
+                        pts = pts.plus(cmax);
+                        max_app = max_app.plus(cmax);
                     }
-                    NaPolicy::Zero => max_app = max_app.add(cmax),
+                    NaPolicy::Zero => max_app = max_app.plus(cmax),
                     NaPolicy::Rescale => {}
                 }
             } else {
                 any_applicable = true;
-                pts = pts.add(co.points);
-                max_app = max_app.add(cmax);
+                pts = pts.plus(co.points);
+                max_app = max_app.plus(cmax);
             }
         }
         if !any_applicable && !n.children.is_empty() && policy == NaPolicy::Rescale {
@@ -490,7 +564,7 @@ impl Ev<'_> {
         }
         let max = n.max.unwrap_or(max_app);
         if policy == NaPolicy::Rescale && max_app > Num::ZERO && max_app < max {
-            pts = pts.mul(max).div(max_app).unwrap_or(pts);
+            pts = pts.times(max).checked_div(max_app).unwrap_or(pts);
         }
         self.nodes[i].points = pts.clamp_to(Num::ZERO, max);
     }
@@ -501,13 +575,20 @@ impl Ev<'_> {
             .iter()
             .enumerate()
             .filter(|(_, n)| n.parent.is_none())
-            .fold(Num::ZERO, |a, (i, _)| a.add(self.nodes[i].points))
+            .fold(Num::ZERO, |a, (i, _)| a.plus(self.nodes[i].points))
     }
 
     fn within(&self, kind: u16, d: Dur) -> Value {
-        let Some(asof) = self.as_of() else { return Value::Unknown };
+        let Some(asof) = self.as_of() else {
+            return Value::Unknown;
+        };
         let from = date::shift(asof, -d.amount, d.unit);
-        let n = self.input.events.iter().filter(|e| e.0 == kind && e.1 > from && e.1 <= asof).count();
+        let n = self
+            .input
+            .events
+            .iter()
+            .filter(|e| e.0 == kind && e.1 > from && e.1 <= asof)
+            .count();
         Value::Num(Num::int(n as i64))
     }
 
@@ -519,7 +600,10 @@ impl Ev<'_> {
             CExpr::Fact(i) => self.input.facts[*i as usize],
             CExpr::Let(i) => self.lets[*i as usize],
             CExpr::Answer(i) => self.answer(*i as usize),
-            CExpr::Answered(i) => V::Bool(self.applicable[*i as usize] != Tri::No && self.input.answers[*i as usize].is_some()),
+            CExpr::Answered(i) => V::Bool(
+                self.applicable[*i as usize] != Tri::No
+                    && self.input.answers[*i as usize].is_some(),
+            ),
             CExpr::Current => cur,
             CExpr::Points(i) => match self.nodes[*i as usize].status {
                 Status::Missing if self.c.nodes[*i as usize].item.is_some() => V::Unknown,
@@ -532,7 +616,7 @@ impl Ev<'_> {
                 _ => V::Unknown,
             },
             CExpr::Neg(x) => match self.value(x, cur) {
-                V::Num(n) => V::Num(Num::ZERO.sub(n)),
+                V::Num(n) => V::Num(Num::ZERO.minus(n)),
                 _ => V::Unknown,
             },
             CExpr::Bin(op, a, b) => self.binary(*op, a, b, cur),
@@ -591,12 +675,16 @@ impl Ev<'_> {
             (BinOp::Le, V::Date(p), V::Date(q)) => V::Bool(p <= q),
             (BinOp::Gt, V::Date(p), V::Date(q)) => V::Bool(p > q),
             (BinOp::Ge, V::Date(p), V::Date(q)) => V::Bool(p >= q),
-            (BinOp::Add, V::Num(p), V::Num(q)) => V::Num(p.add(q)),
-            (BinOp::Sub, V::Num(p), V::Num(q)) => V::Num(p.sub(q)),
-            (BinOp::Mul, V::Num(p), V::Num(q)) => V::Num(p.mul(q)),
-            (BinOp::Div, V::Num(p), V::Num(q)) => p.div(q).map_or(V::Unknown, V::Num),
-            (BinOp::Add, V::Date(d), V::Dur(u)) | (BinOp::Add, V::Dur(u), V::Date(d)) => V::Date(date::shift(Date(d), u.amount, u.unit).0),
-            (BinOp::Sub, V::Date(d), V::Dur(u)) => V::Date(date::shift(Date(d), -u.amount, u.unit).0),
+            (BinOp::Add, V::Num(p), V::Num(q)) => V::Num(p.plus(q)),
+            (BinOp::Sub, V::Num(p), V::Num(q)) => V::Num(p.minus(q)),
+            (BinOp::Mul, V::Num(p), V::Num(q)) => V::Num(p.times(q)),
+            (BinOp::Div, V::Num(p), V::Num(q)) => p.checked_div(q).map_or(V::Unknown, V::Num),
+            (BinOp::Add, V::Date(d), V::Dur(u)) | (BinOp::Add, V::Dur(u), V::Date(d)) => {
+                V::Date(date::shift(Date(d), u.amount, u.unit).0)
+            }
+            (BinOp::Sub, V::Date(d), V::Dur(u)) => {
+                V::Date(date::shift(Date(d), -u.amount, u.unit).0)
+            }
             _ => V::Unknown,
         }
     }
@@ -610,8 +698,13 @@ impl Ev<'_> {
             }
             let cur = self.answer(it as usize);
             match (f, self.value(body, cur)) {
-                (AggFn::Count, Value::Bool(b)) => acc = Some(acc.unwrap_or(Num::ZERO).add(if b { Num::ONE } else { Num::ZERO })),
-                (AggFn::Sum, Value::Num(n)) => acc = Some(acc.unwrap_or(Num::ZERO).add(n)),
+                (AggFn::Count, Value::Bool(b)) => {
+                    acc = Some(
+                        acc.unwrap_or(Num::ZERO)
+                            .plus(if b { Num::ONE } else { Num::ZERO }),
+                    )
+                }
+                (AggFn::Sum, Value::Num(n)) => acc = Some(acc.unwrap_or(Num::ZERO).plus(n)),
                 (AggFn::Min, Value::Num(n)) => acc = Some(acc.map_or(n, |a| a.min(n))),
                 (AggFn::Max, Value::Num(n)) => acc = Some(acc.map_or(n, |a| a.max(n))),
                 _ => unknown = true,
@@ -634,20 +727,25 @@ impl Ev<'_> {
                 let mut acc: Option<Num> = None;
                 for a in args {
                     match self.value(a, cur) {
-                        V::Num(n) => acc = Some(acc.map_or(n, |x| if f == Func::Min { x.min(n) } else { x.max(n) })),
+                        V::Num(n) => {
+                            acc =
+                                Some(acc.map_or(n, |x| {
+                                    if f == Func::Min { x.min(n) } else { x.max(n) }
+                                }))
+                        }
                         _ => return V::Unknown,
                     }
                 }
                 acc.map_or(V::Unknown, V::Num)
             }
             Func::Abs => match arg(0) {
-                V::Num(n) => V::Num(if n < Num::ZERO { Num::ZERO.sub(n) } else { n }),
+                V::Num(n) => V::Num(if n < Num::ZERO { Num::ZERO.minus(n) } else { n }),
                 _ => V::Unknown,
             },
             Func::Floor => match arg(0) {
                 V::Num(n) => {
                     let t = Num::int(n.trunc_int());
-                    V::Num(if t > n { t.sub(Num::ONE) } else { t })
+                    V::Num(if t > n { t.minus(Num::ONE) } else { t })
                 }
                 _ => V::Unknown,
             },
@@ -670,7 +768,11 @@ impl Ev<'_> {
             Func::Selected | Func::Unselected => match (arg(0), arg(1)) {
                 (V::Set(s), V::Num(n)) => {
                     let chosen = Num::int(i64::from(s.count_ones()));
-                    V::Num(if f == Func::Selected { chosen } else { n.sub(chosen) })
+                    V::Num(if f == Func::Selected {
+                        chosen
+                    } else {
+                        n.minus(chosen)
+                    })
                 }
                 _ => V::Unknown,
             },
@@ -685,12 +787,18 @@ impl Ev<'_> {
         let mut unmet_evidence = Vec::new();
         for (i, n) in c.nodes.iter().enumerate() {
             let Some(item) = &n.item else { continue };
-            if (item.hazards.is_empty() && item.evidence.is_none()) || self.applicable.get(i) == Some(&Tri::No) {
+            if (item.hazards.is_empty() && item.evidence.is_none())
+                || self.applicable.get(i) == Some(&Tri::No)
+            {
                 continue;
             }
             let ans = self.answer(i);
             for (h, hd) in item.hazards.iter().enumerate() {
-                match hd.when.as_ref().map_or(Tri::No, |w| truth(self.value(w, ans))) {
+                match hd
+                    .when
+                    .as_ref()
+                    .map_or(Tri::No, |w| truth(self.value(w, ans)))
+                {
                     Tri::Yes => hazards.push((i as u32, h as u16)),
                     Tri::Unknown => undetermined_hazards.push((i as u32, h as u16)),
                     Tri::No => {}
@@ -712,7 +820,11 @@ impl Ev<'_> {
             total,
             computed_grade: None,
             grade: None,
-            status: if c.kind == RulesetKind::Standard { GradeStatus::Ungraded } else { GradeStatus::NotApplicable },
+            status: if c.kind == RulesetKind::Standard {
+                GradeStatus::Ungraded
+            } else {
+                GradeStatus::NotApplicable
+            },
             grade_checks: Vec::new(),
             vetoes: Vec::new(),
             undetermined_vetoes: Vec::new(),
@@ -732,10 +844,15 @@ impl Ev<'_> {
             o.credit = Some(self.credit(cd, &mut o.problems));
         }
         if let Some(sp) = &c.sampling {
-            let mut s = SamplingOutcome { weight: Num::ONE, weights: Vec::new(), always: Vec::new(), cover: Vec::new() };
+            let mut s = SamplingOutcome {
+                weight: Num::ONE,
+                weights: Vec::new(),
+                always: Vec::new(),
+                cover: Vec::new(),
+            };
             for (k, w) in sp.weights.iter().enumerate() {
                 if truth(self.value(&w.when, Value::Unknown)) == Tri::Yes {
-                    s.weight = s.weight.mul(w.factor);
+                    s.weight = s.weight.times(w.factor);
                     s.weights.push(k);
                 }
             }
@@ -763,10 +880,18 @@ impl Ev<'_> {
             for (k, cond) in gd.conds.iter().enumerate() {
                 let r = match cond {
                     GradeCondDef::Total { min } => {
-                        if o.total >= *min { Tri::Yes } else { Tri::No }
+                        if o.total >= *min {
+                            Tri::Yes
+                        } else {
+                            Tri::No
+                        }
                     }
                     GradeCondDef::Part { part, min, .. } => {
-                        if self.nodes[*part as usize].points >= *min { Tri::Yes } else { Tri::No }
+                        if self.nodes[*part as usize].points >= *min {
+                            Tri::Yes
+                        } else {
+                            Tri::No
+                        }
                     }
                     GradeCondDef::Require { expr, .. } => truth(self.value(expr, Value::Unknown)),
                 };
@@ -778,14 +903,20 @@ impl Ev<'_> {
             }
         }
         let mut grade = o.computed_grade;
-        let mut status = if grade.is_some() { GradeStatus::Graded } else { GradeStatus::Ungraded };
+        let mut status = if grade.is_some() {
+            GradeStatus::Graded
+        } else {
+            GradeStatus::Ungraded
+        };
         for (v, vd) in c.vetoes.iter().enumerate() {
             match truth(self.value(&vd.when, Value::Unknown)) {
                 Tri::Yes => {
                     o.vetoes.push(v as u16);
                     match vd.effect {
                         Effect::Ineligible => status = GradeStatus::Ineligible,
-                        Effect::Terminate if status != GradeStatus::Ineligible => status = GradeStatus::Terminated,
+                        Effect::Terminate if status != GradeStatus::Ineligible => {
+                            status = GradeStatus::Terminated
+                        }
                         Effect::Terminate => {}
                         Effect::Cap(cap) => grade = grade.map(|g| g.min(cap)),
                     }
@@ -807,7 +938,11 @@ impl Ev<'_> {
         let as_of = match self.as_of() {
             Some(d) => d,
             None => {
-                problems.push(problem("as_of", "", "a credit evaluation needs an as_of date; the latest event's date was used"));
+                problems.push(problem(
+                    "as_of",
+                    "",
+                    "a credit evaluation needs an as_of date; the latest event's date was used",
+                ));
                 events.last().map_or(Date(0), |e| e.1)
             }
         };
@@ -837,15 +972,19 @@ impl Ev<'_> {
                     k += 1;
                 }
                 let sum = window_sums.entry((*kind, k)).or_insert(Num::ZERO);
-                let room = cap.sub(*sum);
-                let capped = if cap < Num::ZERO { counted.max(room.min(Num::ZERO)) } else { counted.min(room.max(Num::ZERO)) };
+                let room = cap.minus(*sum);
+                let capped = if cap < Num::ZERO {
+                    counted.max(room.min(Num::ZERO))
+                } else {
+                    counted.min(room.max(Num::ZERO))
+                };
                 if capped != counted {
                     note = Some(format!("capped at {cap} per window"));
                 }
                 counted = capped;
-                *sum = sum.add(counted);
+                *sum = sum.plus(counted);
             }
-            score = score.add(counted);
+            score = score.plus(counted);
             contributions.push((idx, counted, note));
         }
         contributions.reverse();
@@ -866,8 +1005,12 @@ impl Ev<'_> {
             {
                 continue;
             }
-            let earliest = bl.and_then(|b| b.min).map_or(*d, |mn| date::shift(*d, mn.amount, mn.unit));
-            let repaired = events.iter().any(|(k2, d2, _)| c.events[*k2 as usize].repair && *d2 >= earliest && *d2 >= *d && *d2 <= as_of);
+            let earliest = bl
+                .and_then(|b| b.min)
+                .map_or(*d, |mn| date::shift(*d, mn.amount, mn.unit));
+            let repaired = events.iter().any(|(k2, d2, _)| {
+                c.events[*k2 as usize].repair && *d2 >= earliest && *d2 >= *d && *d2 <= as_of
+            });
             if !repaired {
                 grounds.push(idx);
             }

@@ -4,6 +4,9 @@
 //! point for most callers is [`Library`]: add sources, then [`Library::compile`] a ruleset by
 //! id (its `extends` chain is resolved among the sources added) and [`eval::evaluate`] it.
 
+// Diagnostics are the cold path; boxing them to shrink `Result` would buy nothing measurable.
+#![allow(clippy::result_large_err)]
+
 // pest without its `std` feature (see Cargo.toml) generates code that names `alloc`.
 extern crate alloc;
 
@@ -86,7 +89,11 @@ impl Library {
             Err(d) => {
                 self.diags.push(d);
                 // Keep what can be shown, so the diagnostic can quote the line it is about.
-                let shown = if bytes.len() <= parse::MAX_SOURCE_BYTES { String::from_utf8_lossy(bytes).replace('\0', "\u{fffd}") } else { String::new() };
+                let shown = if bytes.len() <= parse::MAX_SOURCE_BYTES {
+                    String::from_utf8_lossy(bytes).replace('\0', "\u{fffd}")
+                } else {
+                    String::new()
+                };
                 self.sources.push(Source { path, text: shown });
                 self.parsed.push(None);
             }
@@ -101,12 +108,20 @@ impl Library {
 
     /// Ids of every ruleset that parsed, with their file index.
     pub fn ids(&self) -> Vec<(usize, String)> {
-        self.parsed.iter().enumerate().filter_map(|(i, p)| p.as_ref().map(|(r, _)| (i, r.id.text.clone()))).collect()
+        self.parsed
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.as_ref().map(|(r, _)| (i, r.id.text.clone())))
+            .collect()
     }
 
     /// Input and syntax diagnostics of one file.
     pub fn diagnostics_for(&self, file: usize) -> Vec<Diagnostic> {
-        self.diags.iter().filter(|d| d.file == file).cloned().collect()
+        self.diags
+            .iter()
+            .filter(|d| d.file == file)
+            .cloned()
+            .collect()
     }
 
     /// Checks and compiles the ruleset in file `file`, with its `extends` chain resolved among
@@ -114,30 +129,67 @@ impl Library {
     pub fn compile_file(&self, file: usize) -> Compilation {
         let own = self.diagnostics_for(file);
         if self.parsed.get(file).is_none_or(Option::is_none) {
-            return Compilation { compiled: None, diagnostics: own };
+            return Compilation {
+                compiled: None,
+                diagnostics: own,
+            };
         }
         let mut chain: Vec<lower::Unit<'_>> = Vec::new();
         let mut cur = file;
         loop {
             let Some(Some((r, hash))) = self.parsed.get(cur) else {
-                let d = Diagnostic::error("E0505", file, Span::default(), "a ruleset this one extends does not parse");
-                return Compilation { compiled: None, diagnostics: vec![d] };
+                let d = Diagnostic::error(
+                    "E0505",
+                    file,
+                    Span::default(),
+                    "a ruleset this one extends does not parse",
+                );
+                return Compilation {
+                    compiled: None,
+                    diagnostics: vec![d],
+                };
             };
             if chain.iter().any(|u| u.file == cur) {
-                let d = Diagnostic::error("E0506", file, r.id.span, format!("`{}` extends itself through a chain of rulesets", r.id.text));
-                return Compilation { compiled: None, diagnostics: vec![d] };
+                let d = Diagnostic::error(
+                    "E0506",
+                    file,
+                    r.id.span,
+                    format!("`{}` extends itself through a chain of rulesets", r.id.text),
+                );
+                return Compilation {
+                    compiled: None,
+                    diagnostics: vec![d],
+                };
             }
-            chain.push(lower::Unit { file: cur, ast: r, hash: hash.clone() });
+            chain.push(lower::Unit {
+                file: cur,
+                ast: r,
+                hash: hash.clone(),
+            });
             let Some(base) = &r.extends else { break };
-            let found = self.parsed.iter().position(|p| p.as_ref().is_some_and(|(b, _)| b.id.text == base.text));
+            let found = self
+                .parsed
+                .iter()
+                .position(|p| p.as_ref().is_some_and(|(b, _)| b.id.text == base.text));
             match found {
                 Some(b) => cur = b,
                 None => {
                     let help = diag::did_you_mean(&base.text, self.ids().iter().map(|(_, id)| id.as_str()))
                         .or_else(|| Some("check the base ruleset together with this one (same folder or command line)".into()));
-                    let d = Diagnostic::error("E0505", cur, base.span, format!("`{}` extends `{}`, which is not among the rulesets given", r.id.text, base.text))
-                        .with_help_opt(help);
-                    return Compilation { compiled: None, diagnostics: vec![d] };
+                    let d = Diagnostic::error(
+                        "E0505",
+                        cur,
+                        base.span,
+                        format!(
+                            "`{}` extends `{}`, which is not among the rulesets given",
+                            r.id.text, base.text
+                        ),
+                    )
+                    .with_help_opt(help);
+                    return Compilation {
+                        compiled: None,
+                        diagnostics: vec![d],
+                    };
                 }
             }
         }
@@ -146,7 +198,10 @@ impl Library {
         let own_error = own.iter().any(Diagnostic::is_error);
         diagnostics.extend(own);
         diagnostics.sort_by_key(|d| (d.file, d.span.start, d.code));
-        Compilation { compiled: if own_error { None } else { compiled }, diagnostics }
+        Compilation {
+            compiled: if own_error { None } else { compiled },
+            diagnostics,
+        }
     }
 
     /// Compiles the ruleset with id `id`.

@@ -206,7 +206,9 @@ fn kind_of_stmt(s: &Stmt) -> Option<(&'static str, &'static [RulesetKind])> {
 fn stmt_span(s: &Stmt) -> Span {
     match s {
         Stmt::Veto(v) => v.span,
-        Stmt::Grades(_, sp) | Stmt::Levels(_, sp) | Stmt::Facts(_, sp) | Stmt::NaPolicy(_, sp) => *sp,
+        Stmt::Grades(_, sp) | Stmt::Levels(_, sp) | Stmt::Facts(_, sp) | Stmt::NaPolicy(_, sp) => {
+            *sp
+        }
         Stmt::Max(n) | Stmt::Base(n) | Stmt::Ratio(n) => n.span,
         Stmt::Blacklist(b) => b.span,
         Stmt::Weight(n, _, _) | Stmt::Cover(n, _, _) | Stmt::Team(n, _) => n.span,
@@ -266,13 +268,25 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn error(&mut self, code: &'static str, file: usize, span: Span, msg: impl Into<String>) -> &mut Diagnostic {
+    fn error(
+        &mut self,
+        code: &'static str,
+        file: usize,
+        span: Span,
+        msg: impl Into<String>,
+    ) -> &mut Diagnostic {
         self.diags.push(Diagnostic::error(code, file, span, msg));
         let last = self.diags.len() - 1;
         &mut self.diags[last]
     }
 
-    fn warn(&mut self, code: &'static str, file: usize, span: Span, msg: impl Into<String>) -> &mut Diagnostic {
+    fn warn(
+        &mut self,
+        code: &'static str,
+        file: usize,
+        span: Span,
+        msg: impl Into<String>,
+    ) -> &mut Diagnostic {
         self.diags.push(Diagnostic::warning(code, file, span, msg));
         let last = self.diags.len() - 1;
         &mut self.diags[last]
@@ -284,7 +298,11 @@ impl<'a> Lowerer<'a> {
         let (file, r) = (u.file, u.ast);
         let layer_id = r.id.text.clone();
         if r.kind != self.kind {
-            let msg = format!("a {} cannot extend a {}", self.kind.keyword(), r.kind.keyword());
+            let msg = format!(
+                "a {} cannot extend a {}",
+                self.kind.keyword(),
+                r.kind.keyword()
+            );
             self.error("E0501", file, r.kind_span, msg);
             return;
         }
@@ -335,11 +353,19 @@ impl<'a> Lowerer<'a> {
                     self.roots.push(idx);
                 }
                 Stmt::Veto(v) => {
-                    if let Some(pos) = self.vetoes_src.iter().position(|(_, o, _)| o.id.text == v.id.text) {
+                    if let Some(pos) = self
+                        .vetoes_src
+                        .iter()
+                        .position(|(_, o, _)| o.id.text == v.id.text)
+                    {
                         if self.vetoes_src[pos].2 == layer_id {
                             let (pf, ps) = (self.vetoes_src[pos].0, self.vetoes_src[pos].1.id.span);
                             let msg = format!("duplicate veto `{}`", v.id.text);
-                            self.error("E0202", file, v.id.span, msg).notes.push((pf, ps, "first defined here".into()));
+                            self.error("E0202", file, v.id.span, msg).notes.push((
+                                pf,
+                                ps,
+                                "first defined here".into(),
+                            ));
                         } else {
                             // A layer redefining a veto replaces it; the origin shows in explanations.
                             self.vetoes_src[pos] = (file, v, layer_id.clone());
@@ -348,33 +374,61 @@ impl<'a> Lowerer<'a> {
                         self.vetoes_src.push((file, v, layer_id.clone()));
                     }
                 }
-                Stmt::Grades(g, _) => self.grades_src = Some((file, g.as_slice(), layer_id.clone())),
+                Stmt::Grades(g, _) => {
+                    self.grades_src = Some((file, g.as_slice(), layer_id.clone()))
+                }
                 Stmt::Override(o) => {
                     if is_base {
-                        self.error("E0502", file, o.span, "`override` only makes sense in a ruleset that `extends` another")
-                            .help = Some("add `extends BASE_ID` after the title, or edit the item directly".into());
+                        self.error(
+                            "E0502",
+                            file,
+                            o.span,
+                            "`override` only makes sense in a ruleset that `extends` another",
+                        )
+                        .help = Some(
+                            "add `extends BASE_ID` after the title, or edit the item directly"
+                                .into(),
+                        );
                     } else {
                         self.apply_override(file, o, &layer_id);
                     }
                 }
                 Stmt::Extend(e) => {
                     if is_base {
-                        self.error("E0502", file, e.span, "`extend` only makes sense in a ruleset that `extends` another")
-                            .help = Some("add the groups or items inside the section directly".into());
+                        self.error(
+                            "E0502",
+                            file,
+                            e.span,
+                            "`extend` only makes sense in a ruleset that `extends` another",
+                        )
+                        .help = Some("add the groups or items inside the section directly".into());
                     } else {
                         self.apply_extend(file, e, &layer_id);
                     }
                 }
-                Stmt::Base(_) | Stmt::Levels(..) | Stmt::Blacklist(_) => self.credit_src.push((file, s)),
-                Stmt::Ratio(_) | Stmt::Weight(..) | Stmt::Team(..) | Stmt::Recuse(_) | Stmt::Always(..) | Stmt::Cover(..) => {
-                    self.sampling_src.push((file, s))
+                Stmt::Base(_) | Stmt::Levels(..) | Stmt::Blacklist(_) => {
+                    self.credit_src.push((file, s))
                 }
+                Stmt::Ratio(_)
+                | Stmt::Weight(..)
+                | Stmt::Team(..)
+                | Stmt::Recuse(_)
+                | Stmt::Always(..)
+                | Stmt::Cover(..) => self.sampling_src.push((file, s)),
                 Stmt::Test(_) => {}
             }
         }
         if !saw_version {
-            self.error("E0203", file, r.id.span, format!("ruleset `{}` has no `version`", r.id.text)).help =
-                Some("add `version \"…\"` so that outcomes can name the version they were scored under".into());
+            self.error(
+                "E0203",
+                file,
+                r.id.span,
+                format!("ruleset `{}` has no `version`", r.id.text),
+            )
+            .help = Some(
+                "add `version \"…\"` so that outcomes can name the version they were scored under"
+                    .into(),
+            );
         }
     }
 
@@ -382,12 +436,25 @@ impl<'a> Lowerer<'a> {
         if let Some(&i) = self.fact_index.get(&f.id.text) {
             let (pf, ps) = (self.facts[i as usize].1, self.facts[i as usize].2);
             let msg = format!("duplicate fact `{}`", f.id.text);
-            self.error("E0202", file, f.id.span, msg).notes.push((pf, ps, "first declared here".into()));
+            self.error("E0202", file, f.id.span, msg).notes.push((
+                pf,
+                ps,
+                "first declared here".into(),
+            ));
             return;
         }
         let ty = self.lower_type(file, &f.ty, false);
-        self.fact_index.insert(f.id.text.clone(), self.facts.len() as u16);
-        self.facts.push((FactDef { id: f.id.text.clone(), title: f.title.text.clone(), ty }, file, f.id.span));
+        self.fact_index
+            .insert(f.id.text.clone(), self.facts.len() as u16);
+        self.facts.push((
+            FactDef {
+                id: f.id.text.clone(),
+                title: f.title.text.clone(),
+                ty,
+            },
+            file,
+            f.id.span,
+        ));
         self.fact_used.push(false);
     }
 
@@ -399,20 +466,39 @@ impl<'a> Lowerer<'a> {
             return;
         }
         let def = self.event_def(file, e);
-        self.event_index.insert(e.id.text.clone(), self.events.len() as u16);
+        self.event_index
+            .insert(e.id.text.clone(), self.events.len() as u16);
         self.events.push((def, file, e.id.span));
     }
 
     fn event_def(&mut self, file: usize, e: &EventDecl) -> EventDef {
-        let dur = |d: &Duration| Dur { amount: d.amount, unit: d.unit };
-        if self.kind != RulesetKind::Credit && (e.points.is_some() || e.cap.is_some() || e.expires.is_some()) {
-            self.error("E0360", file, e.span, "event points, caps and expiry only count in a credit policy");
+        let dur = |d: &Duration| Dur {
+            amount: d.amount,
+            unit: d.unit,
+        };
+        if self.kind != RulesetKind::Credit
+            && (e.points.is_some() || e.cap.is_some() || e.expires.is_some())
+        {
+            self.error(
+                "E0360",
+                file,
+                e.span,
+                "event points, caps and expiry only count in a credit policy",
+            );
         }
         if let (Some(p), Some((c, _))) = (&e.points, &e.cap)
             && (p.value.raw() < 0) != (c.value.raw() < 0)
             && c.value != Num::ZERO
         {
-            self.error("E0601", file, c.span, format!("the cap {} has the opposite sign of the points {}", c.value, p.value));
+            self.error(
+                "E0601",
+                file,
+                c.span,
+                format!(
+                    "the cap {} has the opposite sign of the points {}",
+                    c.value, p.value
+                ),
+            );
         }
         EventDef {
             id: e.id.text.clone(),
@@ -433,15 +519,28 @@ impl<'a> Lowerer<'a> {
             for o in os {
                 if let Some(prev) = seen.insert(o.key.text.as_str(), o.key.span) {
                     let msg = format!("duplicate option `{}`", o.key.text);
-                    l.error("E0202", file, o.key.span, msg).notes.push((file, prev, "first defined here".into()));
+                    l.error("E0202", file, o.key.span, msg).notes.push((
+                        file,
+                        prev,
+                        "first defined here".into(),
+                    ));
                 }
                 if !question && o.points.is_some() {
                     l.error("E0204", file, o.key.span, "facts do not carry points");
                 }
-                out.push(OptionDef { key: o.key.text.clone(), title: o.title.text.clone(), points: o.points.map(|p| p.value) });
+                out.push(OptionDef {
+                    key: o.key.text.clone(),
+                    title: o.title.text.clone(),
+                    points: o.points.map(|p| p.value),
+                });
             }
             if out.len() > 64 {
-                l.error("E0205", file, t.span(), "a choice may have at most 64 options");
+                l.error(
+                    "E0205",
+                    file,
+                    t.span(),
+                    "a choice may have at most 64 options",
+                );
             }
             out
         };
@@ -450,7 +549,12 @@ impl<'a> Lowerer<'a> {
                 if let Some(h) = hi
                     && h.value < lo.value
                 {
-                    l.error("E0206", file, h.span, format!("the range is empty: {} is below {}", h.value, lo.value));
+                    l.error(
+                        "E0206",
+                        file,
+                        h.span,
+                        format!("the range is empty: {} is below {}", h.value, lo.value),
+                    );
                 }
                 (Some(lo.value), hi.map(|h| h.value))
             }
@@ -458,16 +562,27 @@ impl<'a> Lowerer<'a> {
         };
         match t {
             TypeDecl::YesNo(_) => Type::YesNo,
-            TypeDecl::Choice(os, _) => Type::Choice { options: opts(self, os) },
-            TypeDecl::Multi(os, _) => Type::Multi { options: opts(self, os) },
+            TypeDecl::Choice(os, _) => Type::Choice {
+                options: opts(self, os),
+            },
+            TypeDecl::Multi(os, _) => Type::Multi {
+                options: opts(self, os),
+            },
             TypeDecl::Number { unit, range: r, .. } => {
                 let (min, max) = range(self, r);
-                Type::Number { unit: unit.as_ref().map(|u| u.text.clone()), min, max }
+                Type::Number {
+                    unit: unit.as_ref().map(|u| u.text.clone()),
+                    min,
+                    max,
+                }
             }
             TypeDecl::Count { range: r, .. } => {
                 let (min, max) = range(self, r);
                 // Counts are never negative, whatever the range says.
-                Type::Count { min: Some(min.unwrap_or(Num::ZERO).max(Num::ZERO)), max }
+                Type::Count {
+                    min: Some(min.unwrap_or(Num::ZERO).max(Num::ZERO)),
+                    max,
+                }
             }
             TypeDecl::Date(_) => Type::Date,
             TypeDecl::Text(_) => Type::Text,
@@ -475,11 +590,19 @@ impl<'a> Lowerer<'a> {
     }
 
     fn section_draft(&mut self, file: usize, s: &'a Section, prefix: &str, origin: &str) -> usize {
-        let path = if prefix.is_empty() { s.id.text.clone() } else { format!("{prefix}.{}", s.id.text) };
+        let path = if prefix.is_empty() {
+            s.id.text.clone()
+        } else {
+            format!("{prefix}.{}", s.id.text)
+        };
         let idx = self.drafts.len();
         self.drafts.push(DNode {
             file,
-            kind: if s.is_part { NodeKind::Part } else { NodeKind::Group },
+            kind: if s.is_part {
+                NodeKind::Part
+            } else {
+                NodeKind::Group
+            },
             path: path.clone(),
             title: s.title.text.clone(),
             span: s.id.span,
@@ -503,7 +626,13 @@ impl<'a> Lowerer<'a> {
         idx
     }
 
-    fn child_draft(&mut self, file: usize, c: &'a Node, prefix: &str, origin: &str) -> Option<usize> {
+    fn child_draft(
+        &mut self,
+        file: usize,
+        c: &'a Node,
+        prefix: &str,
+        origin: &str,
+    ) -> Option<usize> {
         let id = match c {
             Node::Group(g) => &g.id,
             Node::Item(i) => &i.id,
@@ -512,7 +641,11 @@ impl<'a> Lowerer<'a> {
         if let Some(&prev) = self.draft_by_path.get(&path) {
             let (pf, ps) = (self.drafts[prev].file, self.drafts[prev].span);
             let msg = format!("duplicate id `{path}`");
-            self.error("E0202", file, id.span, msg).notes.push((pf, ps, "first defined here".into()));
+            self.error("E0202", file, id.span, msg).notes.push((
+                pf,
+                ps,
+                "first defined here".into(),
+            ));
             return None;
         }
         Some(match c {
@@ -524,7 +657,11 @@ impl<'a> Lowerer<'a> {
                 for h in &it.hazards {
                     if let Some(prev) = seen.insert(h.id.text.as_str(), h.id.span) {
                         let msg = format!("duplicate hazard `{}` in item `{path}`", h.id.text);
-                        self.error("E0202", file, h.id.span, msg).notes.push((file, prev, "first defined here".into()));
+                        self.error("E0202", file, h.id.span, msg).notes.push((
+                            file,
+                            prev,
+                            "first defined here".into(),
+                        ));
                         continue;
                     }
                     hazards.push(HDraft {
@@ -572,7 +709,10 @@ impl<'a> Lowerer<'a> {
             let d = &mut self.drafts[idx];
             let mut changed = Vec::new();
             if let Some(m) = o.max {
-                changed.push(format!("max ({layer}; was {})", d.max.map_or("none".into(), |x| x.0.to_string())));
+                changed.push(format!(
+                    "max ({layer}; was {})",
+                    d.max.map_or("none".into(), |x| x.0.to_string())
+                ));
                 d.max = Some((m.value, file, m.span));
             }
             if let Some(s) = &o.score {
@@ -584,22 +724,40 @@ impl<'a> Lowerer<'a> {
                 d.when = Some((file, w));
             }
             if let Some(c) = &o.clause {
-                changed.push(format!("clause ({layer}; was {})", d.clause.clone().unwrap_or_default()));
+                changed.push(format!(
+                    "clause ({layer}; was {})",
+                    d.clause.clone().unwrap_or_default()
+                ));
                 d.clause = Some(c.text.clone());
             }
             d.overrides.extend(changed);
-            if o.deadline.is_some() || o.measure.is_some() || o.party.is_some() || o.department.is_some() {
-                self.error("E0503", file, o.span, "deadline, measure, party and department belong to a hazard")
-                    .help = Some(format!("override `{}.HAZARD_ID` instead", o.path.text));
+            if o.deadline.is_some()
+                || o.measure.is_some()
+                || o.party.is_some()
+                || o.department.is_some()
+            {
+                self.error(
+                    "E0503",
+                    file,
+                    o.span,
+                    "deadline, measure, party and department belong to a hazard",
+                )
+                .help = Some(format!("override `{}.HAZARD_ID` instead", o.path.text));
             }
             return;
         }
         if let Some((item_path, hz)) = o.path.text.rsplit_once('.')
             && let Some(&idx) = self.draft_by_path.get(item_path)
-            && let Some(h) = self.drafts[idx].hazards.iter_mut().find(|h| h.h.id.text == hz)
+            && let Some(h) = self.drafts[idx]
+                .hazards
+                .iter_mut()
+                .find(|h| h.h.id.text == hz)
         {
             if let Some((d, s)) = o.deadline {
-                h.overrides.push(format!("deadline ({layer}; was {} days)", h.deadline.map_or(0, |x| x.0)));
+                h.overrides.push(format!(
+                    "deadline ({layer}; was {} days)",
+                    h.deadline.map_or(0, |x| x.0)
+                ));
                 h.deadline = Some((d, file, s));
             }
             if let Some(m) = &o.measure {
@@ -615,7 +773,12 @@ impl<'a> Lowerer<'a> {
                 h.department = Some((file, p));
             }
             if o.max.is_some() || o.score.is_some() || o.when.is_some() || o.clause.is_some() {
-                self.error("E0503", file, o.span, "a hazard override may change deadline, measure, party and department only");
+                self.error(
+                    "E0503",
+                    file,
+                    o.span,
+                    "a hazard override may change deadline, measure, party and department only",
+                );
             }
             return;
         }
@@ -628,7 +791,15 @@ impl<'a> Lowerer<'a> {
             return;
         };
         if self.drafts[idx].kind == NodeKind::Item {
-            self.error("E0504", file, e.path.span, format!("`{}` is an item; only parts and groups can be extended", e.path.text));
+            self.error(
+                "E0504",
+                file,
+                e.path.span,
+                format!(
+                    "`{}` is an item; only parts and groups can be extended",
+                    e.path.text
+                ),
+            );
             return;
         }
         let prefix = self.drafts[idx].path.clone();
@@ -642,7 +813,8 @@ impl<'a> Lowerer<'a> {
     // ───────────── flattening ─────────────
 
     fn flatten(&mut self) {
-        let mut stack: Vec<(usize, Option<u32>)> = self.roots.iter().rev().map(|&r| (r, None)).collect();
+        let mut stack: Vec<(usize, Option<u32>)> =
+            self.roots.iter().rev().map(|&r| (r, None)).collect();
         while let Some((d, parent)) = stack.pop() {
             let idx = self.nodes.len() as u32;
             let dn = &self.drafts[d];
@@ -688,13 +860,31 @@ impl<'a> Lowerer<'a> {
         // Lets first, in declaration order: a let may use only earlier lets, so lets cannot loop.
         for (file, l) in std::mem::take(&mut self.lets_src) {
             if self.let_index.contains_key(&l.id.text) || self.fact_index.contains_key(&l.id.text) {
-                self.error("E0202", file, l.id.span, format!("`{}` is already declared", l.id.text));
+                self.error(
+                    "E0202",
+                    file,
+                    l.id.span,
+                    format!("`{}` is already declared", l.id.text),
+                );
                 continue;
             }
-            let mut ctx = Ctx { file, item: None, current: None, total: false };
+            let mut ctx = Ctx {
+                file,
+                item: None,
+                current: None,
+                total: false,
+            };
             let (expr, ty) = self.expr(&mut ctx, &l.expr);
-            self.let_index.insert(l.id.text.clone(), self.lets.len() as u16);
-            self.lets.push((LetDef { id: l.id.text.clone(), title: l.title.text.clone(), expr }, ty));
+            self.let_index
+                .insert(l.id.text.clone(), self.lets.len() as u16);
+            self.lets.push((
+                LetDef {
+                    id: l.id.text.clone(),
+                    title: l.title.text.clone(),
+                    expr,
+                },
+                ty,
+            ));
         }
         for i in 0..self.nodes.len() {
             self.lower_node(i);
@@ -721,7 +911,12 @@ impl<'a> Lowerer<'a> {
         let (file, span) = (self.drafts[d].file, self.drafts[d].span);
         let idx = i as u32;
         if let Some((wf, w)) = self.drafts[d].when {
-            let mut ctx = Ctx { file: wf, item: None, current: None, total: false };
+            let mut ctx = Ctx {
+                file: wf,
+                item: None,
+                current: None,
+                total: false,
+            };
             let c = self.bool_expr(&mut ctx, w, "a condition");
             self.check_truth(wf, w.span, &c, "this condition");
             self.nodes[i].when = Some(c);
@@ -734,11 +929,18 @@ impl<'a> Lowerer<'a> {
         let Some(item) = self.drafts[d].item else {
             if self.kind == RulesetKind::Standard && self.nodes[i].max.is_none() {
                 let path = self.nodes[i].path.clone();
-                self.error("E0311", file, span, format!("`{path}` has no `max`")).help =
-                    Some("every part, group and item of a standard declares its maximum points".into());
+                self.error("E0311", file, span, format!("`{path}` has no `max`"))
+                    .help = Some(
+                    "every part, group and item of a standard declares its maximum points".into(),
+                );
             }
             if self.kind == RulesetKind::Checklist && self.nodes[i].max.is_some() {
-                self.error("E0360", file, span, "a checklist does not score: remove `max`");
+                self.error(
+                    "E0360",
+                    file,
+                    span,
+                    "a checklist does not score: remove `max`",
+                );
             }
             if self.nodes[i].children.is_empty() {
                 let path = self.nodes[i].path.clone();
@@ -748,15 +950,31 @@ impl<'a> Lowerer<'a> {
         };
         if self.drafts[d].clause.is_none() {
             let path = self.nodes[i].path.clone();
-            self.error("E0371", file, span, format!("item `{path}` cites no clause")).help =
-                Some("add `clause \"…\"`: every item must be traceable to the standard it encodes".into());
+            self.error(
+                "E0371",
+                file,
+                span,
+                format!("item `{path}` cites no clause"),
+            )
+            .help = Some(
+                "add `clause \"…\"`: every item must be traceable to the standard it encodes"
+                    .into(),
+            );
         }
         let question = match &item.ask {
             Some(t) => self.lower_type(file, t, true),
             None => {
                 let path = self.nodes[i].path.clone();
-                self.error("E0370", file, span, format!("item `{path}` asks no question")).help =
-                    Some("add `ask yesno`, `ask choice { … }`, `ask number …` or another question type".into());
+                self.error(
+                    "E0370",
+                    file,
+                    span,
+                    format!("item `{path}` asks no question"),
+                )
+                .help = Some(
+                    "add `ask yesno`, `ask choice { … }`, `ask number …` or another question type"
+                        .into(),
+                );
                 Type::Text
             }
         };
@@ -773,17 +991,32 @@ impl<'a> Lowerer<'a> {
         let score = self.lower_score(i, &question, max);
         let evidence = item.evidence.as_ref().map(|e| {
             if !e.min.value.is_integer() || e.min.value < Num::ONE {
-                self.error("E0206", file, e.min.span, "the number of photos is a whole number of at least 1");
+                self.error(
+                    "E0206",
+                    file,
+                    e.min.span,
+                    "the number of photos is a whole number of at least 1",
+                );
             }
             let when = e.when.as_ref().map(|w| {
-                let mut ctx = Ctx { file, item: Some(idx), current: None, total: false };
+                let mut ctx = Ctx {
+                    file,
+                    item: Some(idx),
+                    current: None,
+                    total: false,
+                };
                 let c = self.bool_expr(&mut ctx, w, "an evidence condition");
                 self.check_truth(file, w.span, &c, "this evidence condition");
                 c
             });
-            EvidenceDef { min: e.min.value.trunc_int().clamp(1, 1000) as u32, when }
+            EvidenceDef {
+                min: e.min.value.trunc_int().clamp(1, 1000) as u32,
+                when,
+            }
         });
-        let hazards = (0..self.drafts[d].hazards.len()).map(|h| self.lower_hazard(i, h)).collect();
+        let hazards = (0..self.drafts[d].hazards.len())
+            .map(|h| self.lower_hazard(i, h))
+            .collect();
         if let Some(it) = self.nodes[i].item.as_mut() {
             it.score = score;
             it.evidence = evidence;
@@ -812,22 +1045,44 @@ impl<'a> Lowerer<'a> {
         };
         match self.drafts[d].score {
             Some((sf, ScoreRule::Expr(e))) => {
-                let mut ctx = Ctx { file: sf, item: Some(idx), current: None, total: false };
+                let mut ctx = Ctx {
+                    file: sf,
+                    item: Some(idx),
+                    current: None,
+                    total: false,
+                };
                 let (c, ty) = self.expr(&mut ctx, e);
                 self.expect_ty(sf, e.span, &ty, &Ty::Num, "a score");
                 let (lo, hi) = self.range_of(&c);
                 if hi != Num::MAX && hi > max {
-                    self.error("E0301", sf, e.span, format!("this score can reach {hi}, above the item's max of {max}"))
-                        .help = Some("lower the points, or raise the item's `max`".into());
+                    self.error(
+                        "E0301",
+                        sf,
+                        e.span,
+                        format!("this score can reach {hi}, above the item's max of {max}"),
+                    )
+                    .help = Some("lower the points, or raise the item's `max`".into());
                 }
                 if lo != Num::MIN && lo < Num::ZERO {
-                    self.error("E0302", sf, e.span, format!("this score can go down to {lo}, below zero")).help =
-                        Some("use `deduct N per COUNT` (which stops at zero) or `max(0, …)`".into());
+                    self.error(
+                        "E0302",
+                        sf,
+                        e.span,
+                        format!("this score can go down to {lo}, below zero"),
+                    )
+                    .help = Some(
+                        "use `deduct N per COUNT` (which stops at zero) or `max(0, …)`".into(),
+                    );
                 }
                 ScoreDef::Expr { expr: c }
             }
             Some((sf, ScoreRule::Deduct(per, count))) => {
-                let mut ctx = Ctx { file: sf, item: Some(idx), current: None, total: false };
+                let mut ctx = Ctx {
+                    file: sf,
+                    item: Some(idx),
+                    current: None,
+                    total: false,
+                };
                 let (p, pty) = self.expr(&mut ctx, per);
                 self.expect_ty(sf, per.span, &pty, &Ty::Num, "points per deduction");
                 let (c, cty) = self.expr(&mut ctx, count);
@@ -838,35 +1093,61 @@ impl<'a> Lowerer<'a> {
                 }
                 ScoreDef::Deduct { per: p, count: c }
             }
-            None => match q {
-                Type::YesNo => ScoreDef::YesNo,
-                Type::Choice { options } if options.iter().all(|o| o.points.is_some()) => {
-                    let mut best = Num::ZERO;
-                    for o in options {
-                        let p = o.points.unwrap_or(Num::ZERO);
-                        best = best.max(p);
-                        if p > max {
-                            self.error("E0303", file, span, format!("option `{}` is worth {p}, above the item's max of {max}", o.key));
+            None => {
+                match q {
+                    Type::YesNo => ScoreDef::YesNo,
+                    Type::Choice { options } if options.iter().all(|o| o.points.is_some()) => {
+                        let mut best = Num::ZERO;
+                        for o in options {
+                            let p = o.points.unwrap_or(Num::ZERO);
+                            best = best.max(p);
+                            if p > max {
+                                self.error(
+                                    "E0303",
+                                    file,
+                                    span,
+                                    format!(
+                                        "option `{}` is worth {p}, above the item's max of {max}",
+                                        o.key
+                                    ),
+                                );
+                            }
+                            if p < Num::ZERO {
+                                self.error(
+                                    "E0302",
+                                    file,
+                                    span,
+                                    format!("option `{}` is worth {p}, below zero", o.key),
+                                );
+                            }
                         }
-                        if p < Num::ZERO {
-                            self.error("E0302", file, span, format!("option `{}` is worth {p}, below zero", o.key));
+                        if best < max {
+                            self.warn("W0304", file, span, format!("no option of `{path}` reaches its max of {max} (best is {best})"));
                         }
+                        ScoreDef::Options
                     }
-                    if best < max {
-                        self.warn("W0304", file, span, format!("no option of `{path}` reaches its max of {max} (best is {best})"));
+                    Type::Choice { .. } => {
+                        self.error("E0372", file, span, format!("item `{path}` needs points: give every option `= N` or write a `score` rule"));
+                        ScoreDef::None
                     }
-                    ScoreDef::Options
+                    other => {
+                        self.error(
+                            "E0372",
+                            file,
+                            span,
+                            format!(
+                                "item `{path}` asks {} and needs a `score` or `deduct` rule",
+                                other.describe()
+                            ),
+                        )
+                        .help = Some(
+                            "e.g. `score if answer <= 300 then 2 else 0` or `deduct 1 per answer`"
+                                .into(),
+                        );
+                        ScoreDef::None
+                    }
                 }
-                Type::Choice { .. } => {
-                    self.error("E0372", file, span, format!("item `{path}` needs points: give every option `= N` or write a `score` rule"));
-                    ScoreDef::None
-                }
-                other => {
-                    self.error("E0372", file, span, format!("item `{path}` asks {} and needs a `score` or `deduct` rule", other.describe()))
-                        .help = Some("e.g. `score if answer <= 300 then 2 else 0` or `deduct 1 per answer`".into());
-                    ScoreDef::None
-                }
-            },
+            }
         }
     }
 
@@ -876,17 +1157,32 @@ impl<'a> Lowerer<'a> {
         let path = self.nodes[i].path.clone();
         let hd = &self.drafts[d].hazards[h];
         let (file, ast_h) = (hd.file, hd.h);
-        let (deadline, measure, party, department, overrides) =
-            (hd.deadline, hd.measure.clone(), hd.party, hd.department, hd.overrides.clone());
+        let (deadline, measure, party, department, overrides) = (
+            hd.deadline,
+            hd.measure.clone(),
+            hd.party,
+            hd.department,
+            hd.overrides.clone(),
+        );
         let when = ast_h.when.as_ref().map(|w| {
-            let mut ctx = Ctx { file, item: Some(idx), current: None, total: false };
+            let mut ctx = Ctx {
+                file,
+                item: Some(idx),
+                current: None,
+                total: false,
+            };
             let c = self.bool_expr(&mut ctx, w, "a hazard condition");
             self.check_truth(file, w.span, &c, "this hazard condition");
             c
         });
         if ast_h.when.is_none() {
-            self.error("E0401", file, ast_h.span, format!("hazard `{path}.{}` has no `when`", ast_h.id.text)).help =
-                Some("say which answer reveals the hazard, e.g. `when answer == no`".into());
+            self.error(
+                "E0401",
+                file,
+                ast_h.span,
+                format!("hazard `{path}.{}` has no `when`", ast_h.id.text),
+            )
+            .help = Some("say which answer reveals the hazard, e.g. `when answer == no`".into());
         }
         let mut missing = Vec::new();
         if measure.is_none() {
@@ -908,25 +1204,59 @@ impl<'a> Lowerer<'a> {
         if let Some((pf, p)) = party
             && !PARTIES.iter().any(|(k, _)| *k == p.text)
         {
-            let help = did_you_mean(&p.text, PARTIES.iter().map(|(k, _)| *k))
-                .unwrap_or_else(|| format!("known parties: {}", PARTIES.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")));
-            self.error("E0403", pf, p.span, format!("unknown party `{}`", p.text)).help = Some(help);
+            let help =
+                did_you_mean(&p.text, PARTIES.iter().map(|(k, _)| *k)).unwrap_or_else(|| {
+                    format!(
+                        "known parties: {}",
+                        PARTIES
+                            .iter()
+                            .map(|(k, _)| *k)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                });
+            self.error("E0403", pf, p.span, format!("unknown party `{}`", p.text))
+                .help = Some(help);
         }
         if let Some((df, p)) = department
             && !DEPARTMENTS.iter().any(|(k, _)| *k == p.text)
         {
-            let help = did_you_mean(&p.text, DEPARTMENTS.iter().map(|(k, _)| *k)).unwrap_or_else(|| {
-                format!("known departments: {}", DEPARTMENTS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", "))
-            });
-            self.error("E0403", df, p.span, format!("unknown department `{}`", p.text)).help = Some(help);
+            let help =
+                did_you_mean(&p.text, DEPARTMENTS.iter().map(|(k, _)| *k)).unwrap_or_else(|| {
+                    format!(
+                        "known departments: {}",
+                        DEPARTMENTS
+                            .iter()
+                            .map(|(k, _)| *k)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                });
+            self.error(
+                "E0403",
+                df,
+                p.span,
+                format!("unknown department `{}`", p.text),
+            )
+            .help = Some(help);
         }
         if let Some((days, df, ds)) = deadline
             && !(0..=3650).contains(&days)
         {
-            self.error("E0404", df, ds, format!("a deadline of {days} days is out of range (0 to 3650)"));
+            self.error(
+                "E0404",
+                df,
+                ds,
+                format!("a deadline of {days} days is out of range (0 to 3650)"),
+            );
         }
         if ast_h.level == HazardLevel::General && ast_h.immediate.is_some() {
-            self.warn("W0405", file, ast_h.span, "immediate measures are meant for major hazards");
+            self.warn(
+                "W0405",
+                file,
+                ast_h.span,
+                "immediate measures are meant for major hazards",
+            );
         }
         HazardDef {
             id: ast_h.id.text.clone(),
@@ -948,7 +1278,12 @@ impl<'a> Lowerer<'a> {
 
     fn lower_vetoes(&mut self) {
         for (file, v, origin) in std::mem::take(&mut self.vetoes_src) {
-            let mut ctx = Ctx { file, item: None, current: None, total: true };
+            let mut ctx = Ctx {
+                file,
+                item: None,
+                current: None,
+                total: true,
+            };
             let when = match &v.when {
                 Some(w) => {
                     let c = self.bool_expr(&mut ctx, w, "a veto condition");
@@ -956,7 +1291,12 @@ impl<'a> Lowerer<'a> {
                     c
                 }
                 None => {
-                    self.error("E0411", file, v.span, format!("veto `{}` has no `when`", v.id.text));
+                    self.error(
+                        "E0411",
+                        file,
+                        v.span,
+                        format!("veto `{}` has no `when`", v.id.text),
+                    );
                     CExpr::Lit(Value::Bool(false))
                 }
             };
@@ -964,24 +1304,45 @@ impl<'a> Lowerer<'a> {
                 Some((VetoEffect::Ineligible, _)) => Effect::Ineligible,
                 Some((VetoEffect::Terminate, _)) => Effect::Terminate,
                 Some((VetoEffect::Cap(g), _)) => {
-                    let pos = self.grades_src.as_ref().and_then(|(_, gs, _)| gs.iter().position(|x| x.id.text == g.text));
+                    let pos = self
+                        .grades_src
+                        .as_ref()
+                        .and_then(|(_, gs, _)| gs.iter().position(|x| x.id.text == g.text));
                     match pos {
                         Some(p) => Effect::Cap(p as u16),
                         None => {
-                            let mut help = self.grades_src.as_ref().and_then(|(_, gs, _)| did_you_mean(&g.text, gs.iter().map(|x| x.id.text.as_str())));
+                            let mut help = self.grades_src.as_ref().and_then(|(_, gs, _)| {
+                                did_you_mean(&g.text, gs.iter().map(|x| x.id.text.as_str()))
+                            });
                             if let Some((_, _, gorigin)) = &self.grades_src
                                 && *gorigin != origin
                             {
-                                help = Some(format!("the grades of `{gorigin}` replace those of `{origin}`; define `{}` there too, or override this veto", g.text));
+                                help = Some(format!(
+                                    "the grades of `{gorigin}` replace those of `{origin}`; define `{}` there too, or override this veto",
+                                    g.text
+                                ));
                             }
-                            self.error("E0201", file, g.span, format!("unknown grade `{}`", g.text)).help = help;
+                            self.error(
+                                "E0201",
+                                file,
+                                g.span,
+                                format!("unknown grade `{}`", g.text),
+                            )
+                            .help = help;
                             Effect::Ineligible
                         }
                     }
                 }
                 None => {
-                    self.error("E0412", file, v.span, format!("veto `{}` has no `effect`", v.id.text)).help =
-                        Some("add `effect ineligible`, `effect terminate` or `effect cap GRADE`".into());
+                    self.error(
+                        "E0412",
+                        file,
+                        v.span,
+                        format!("veto `{}` has no `effect`", v.id.text),
+                    )
+                    .help = Some(
+                        "add `effect ineligible`, `effect terminate` or `effect cap GRADE`".into(),
+                    );
                     Effect::Ineligible
                 }
             };
@@ -997,7 +1358,10 @@ impl<'a> Lowerer<'a> {
     }
 
     fn part_max_total(&self) -> Num {
-        self.nodes.iter().filter(|n| n.parent.is_none()).fold(Num::ZERO, |a, n| a.add(n.max.unwrap_or(Num::ZERO)))
+        self.nodes
+            .iter()
+            .filter(|n| n.parent.is_none())
+            .fold(Num::ZERO, |a, n| a.plus(n.max.unwrap_or(Num::ZERO)))
     }
 
     fn lower_grades(&mut self) {
@@ -1005,12 +1369,21 @@ impl<'a> Lowerer<'a> {
             return;
         };
         let max_total = self.part_max_total();
-        let parts: Vec<u32> = (0..self.nodes.len() as u32).filter(|&i| self.nodes[i as usize].parent.is_none()).collect();
+        let parts: Vec<u32> = (0..self.nodes.len() as u32)
+            .filter(|&i| self.nodes[i as usize].parent.is_none())
+            .collect();
         let mut seen: HashMap<&str, Span> = HashMap::new();
         let mut prev_total: Option<(Num, &str, Span)> = None;
         for g in grades {
             if let Some(p) = seen.insert(g.id.text.as_str(), g.id.span) {
-                self.error("E0202", file, g.id.span, format!("duplicate grade `{}`", g.id.text)).notes.push((file, p, "first defined here".into()));
+                self.error(
+                    "E0202",
+                    file,
+                    g.id.span,
+                    format!("duplicate grade `{}`", g.id.text),
+                )
+                .notes
+                .push((file, p, "first defined here".into()));
             }
             let mut conds = Vec::new();
             let mut total = None;
@@ -1025,9 +1398,13 @@ impl<'a> Lowerer<'a> {
                         if let Some((pv, pid, psp)) = prev_total
                             && n.value <= pv
                         {
-                            let msg = format!("grade `{}` needs {} points, not more than the lower grade `{pid}` ({pv})", g.id.text, n.value);
+                            let msg = format!(
+                                "grade `{}` needs {} points, not more than the lower grade `{pid}` ({pv})",
+                                g.id.text, n.value
+                            );
                             let d = self.error("E0320", file, n.span, msg);
-                            d.notes.push((file, psp, "the lower grade's threshold".into()));
+                            d.notes
+                                .push((file, psp, "the lower grade's threshold".into()));
                             d.help = Some("grades are listed lowest first, each needing more than the one before".into());
                         }
                         conds.push(GradeCondDef::Total { min: n.value });
@@ -1035,42 +1412,90 @@ impl<'a> Lowerer<'a> {
                     GradeCond::EachPart(n, _) => {
                         for &p in &parts {
                             let min = self.threshold(file, &g.id.text, p, n);
-                            conds.push(GradeCondDef::Part { part: p, min, percent: n.percent.then_some(n.value) });
+                            conds.push(GradeCondDef::Part {
+                                part: p,
+                                min,
+                                percent: n.percent.then_some(n.value),
+                            });
                         }
                     }
                     GradeCond::Part(id, n) => match self.path_index.get(&id.text).copied() {
                         Some(p) if self.nodes[p as usize].parent.is_none() => {
                             let min = self.threshold(file, &g.id.text, p, n);
-                            conds.push(GradeCondDef::Part { part: p, min, percent: n.percent.then_some(n.value) });
+                            conds.push(GradeCondDef::Part {
+                                part: p,
+                                min,
+                                percent: n.percent.then_some(n.value),
+                            });
                         }
                         _ => {
-                            let help = did_you_mean(&id.text, parts.iter().map(|&p| self.nodes[p as usize].path.as_str()));
-                            self.error("E0201", file, id.span, format!("unknown part `{}`", id.text)).help = help;
+                            let help = did_you_mean(
+                                &id.text,
+                                parts.iter().map(|&p| self.nodes[p as usize].path.as_str()),
+                            );
+                            self.error(
+                                "E0201",
+                                file,
+                                id.span,
+                                format!("unknown part `{}`", id.text),
+                            )
+                            .help = help;
                         }
                     },
                     GradeCond::Require(e, label) => {
-                        let mut ctx = Ctx { file, item: None, current: None, total: true };
+                        let mut ctx = Ctx {
+                            file,
+                            item: None,
+                            current: None,
+                            total: true,
+                        };
                         let c = self.bool_expr(&mut ctx, e, "a grade condition");
                         self.check_truth(file, e.span, &c, "this grade condition");
-                        conds.push(GradeCondDef::Require { expr: c, label: label.text.clone() });
+                        conds.push(GradeCondDef::Require {
+                            expr: c,
+                            label: label.text.clone(),
+                        });
                     }
                 }
             }
             if let Some(t) = total {
-                let at = g.conds.iter().find_map(|c| if let GradeCond::Total(n) = c { Some(n.span) } else { None }).unwrap_or(g.id.span);
+                let at = g
+                    .conds
+                    .iter()
+                    .find_map(|c| {
+                        if let GradeCond::Total(n) = c {
+                            Some(n.span)
+                        } else {
+                            None
+                        }
+                    })
+                    .unwrap_or(g.id.span);
                 prev_total = Some((t, g.id.text.as_str(), at));
             }
-            self.grades.push(GradeDef { id: g.id.text.clone(), title: g.title.text.clone(), conds });
+            self.grades.push(GradeDef {
+                id: g.id.text.clone(),
+                title: g.title.text.clone(),
+                conds,
+            });
         }
     }
 
     fn threshold(&mut self, file: usize, grade: &str, part: u32, n: &NumLit) -> Num {
         let pmax = self.nodes[part as usize].max.unwrap_or(Num::ZERO);
-        let min = if n.percent { pmax.mul(n.value) } else { n.value };
+        let min = if n.percent {
+            pmax.times(n.value)
+        } else {
+            n.value
+        };
         if min > pmax {
             let path = self.nodes[part as usize].path.clone();
-            self.error("E0322", file, n.span, format!("grade `{grade}` needs {min} in part `{path}`, whose maximum is {pmax}"))
-                .label = Some("unreachable".into());
+            self.error(
+                "E0322",
+                file,
+                n.span,
+                format!("grade `{grade}` needs {min} in part `{path}`, whose maximum is {pmax}"),
+            )
+            .label = Some("unreachable".into());
         }
         min
     }
@@ -1079,9 +1504,16 @@ impl<'a> Lowerer<'a> {
         if self.kind != RulesetKind::Credit {
             return;
         }
-        let mut c = CreditDef { base: Num::ZERO, levels: Vec::new(), blacklist: None };
+        let mut c = CreditDef {
+            base: Num::ZERO,
+            levels: Vec::new(),
+            blacklist: None,
+        };
         let mut saw_base = false;
-        let dur = |d: &Duration| Dur { amount: d.amount, unit: d.unit };
+        let dur = |d: &Duration| Dur {
+            amount: d.amount,
+            unit: d.unit,
+        };
         for (file, s) in std::mem::take(&mut self.credit_src) {
             match s {
                 Stmt::Base(n) => {
@@ -1094,7 +1526,12 @@ impl<'a> Lowerer<'a> {
                     for (k, l) in ls.iter().enumerate() {
                         match (l.from, k + 1 == ls.len()) {
                             (None, false) => {
-                                self.error("E0602", file, l.span, "only the last level may be `otherwise`");
+                                self.error(
+                                    "E0602",
+                                    file,
+                                    l.span,
+                                    "only the last level may be `otherwise`",
+                                );
                             }
                             (Some(f), _) => {
                                 if let Some(p) = prev
@@ -1107,32 +1544,69 @@ impl<'a> Lowerer<'a> {
                             }
                             (None, true) => {}
                         }
-                        c.levels.push(LevelDef { id: l.id.text.clone(), title: l.title.text.clone(), from: l.from.map(|f| f.value) });
+                        c.levels.push(LevelDef {
+                            id: l.id.text.clone(),
+                            title: l.title.text.clone(),
+                            from: l.from.map(|f| f.value),
+                        });
                     }
                     if ls.last().is_some_and(|l| l.from.is_some()) {
-                        self.error("E0603", file, *sp, "the lowest level must be `otherwise`, so every score has a level");
+                        self.error(
+                            "E0603",
+                            file,
+                            *sp,
+                            "the lowest level must be `otherwise`, so every score has a level",
+                        );
                     }
                 }
                 Stmt::Blacklist(b) => {
                     if let (Some(mn), Some(mx)) = (&b.min, &b.max)
                         && days_of(mx) < days_of(mn)
                     {
-                        self.error("E0604", file, mx.span, "the longest listing is shorter than the earliest removal");
+                        self.error(
+                            "E0604",
+                            file,
+                            mx.span,
+                            "the longest listing is shorter than the earliest removal",
+                        );
                     }
-                    c.blacklist = Some(BlacklistDef { clause: b.clause.as_ref().map(|t| t.text.clone()), min: b.min.as_ref().map(dur), max: b.max.as_ref().map(dur) });
+                    c.blacklist = Some(BlacklistDef {
+                        clause: b.clause.as_ref().map(|t| t.text.clone()),
+                        min: b.min.as_ref().map(dur),
+                        max: b.max.as_ref().map(dur),
+                    });
                 }
                 _ => {}
             }
         }
         if !saw_base {
-            self.error("E0605", 0, Span::default(), "a credit policy needs a `base` score");
+            self.error(
+                "E0605",
+                0,
+                Span::default(),
+                "a credit policy needs a `base` score",
+            );
         }
         if c.levels.is_empty() {
-            self.error("E0605", 0, Span::default(), "a credit policy needs `levels`");
+            self.error(
+                "E0605",
+                0,
+                Span::default(),
+                "a credit policy needs `levels`",
+            );
         }
         if c.blacklist.is_none() && self.events.iter().any(|e| e.0.blacklist) {
-            let (f, s) = self.events.iter().find(|e| e.0.blacklist).map_or((0, Span::default()), |e| (e.1, e.2));
-            self.error("E0606", f, s, "events are blacklist grounds but there is no `blacklist { … }` rule");
+            let (f, s) = self
+                .events
+                .iter()
+                .find(|e| e.0.blacklist)
+                .map_or((0, Span::default()), |e| (e.1, e.2));
+            self.error(
+                "E0606",
+                f,
+                s,
+                "events are blacklist grounds but there is no `blacklist { … }` rule",
+            );
         }
         self.credit = Some(c);
     }
@@ -1141,15 +1615,33 @@ impl<'a> Lowerer<'a> {
         if self.kind != RulesetKind::Sampling {
             return;
         }
-        let mut p = SamplingDef { ratio: Num::ZERO, weights: Vec::new(), team_min: 2, team_max: 2, recuse: Vec::new(), always: Vec::new(), cover: Vec::new() };
+        let mut p = SamplingDef {
+            ratio: Num::ZERO,
+            weights: Vec::new(),
+            team_min: 2,
+            team_max: 2,
+            recuse: Vec::new(),
+            always: Vec::new(),
+            cover: Vec::new(),
+        };
         let mut saw_ratio = false;
         for (file, s) in std::mem::take(&mut self.sampling_src) {
-            let mut ctx = Ctx { file, item: None, current: None, total: false };
+            let mut ctx = Ctx {
+                file,
+                item: None,
+                current: None,
+                total: false,
+            };
             match s {
                 Stmt::Ratio(n) => {
                     saw_ratio = true;
                     if n.value <= Num::ZERO || n.value > Num::ONE {
-                        self.error("E0611", file, n.span, "a ratio is between 0% (exclusive) and 100%");
+                        self.error(
+                            "E0611",
+                            file,
+                            n.span,
+                            "a ratio is between 0% (exclusive) and 100%",
+                        );
                     }
                     p.ratio = n.value;
                 }
@@ -1159,12 +1651,27 @@ impl<'a> Lowerer<'a> {
                     }
                     let when = self.bool_expr(&mut ctx, e, "a weight condition");
                     self.check_truth(file, e.span, &when, "this weight condition");
-                    p.weights.push(WeightDef { factor: n.value, title: t.text.clone(), when });
+                    p.weights.push(WeightDef {
+                        factor: n.value,
+                        title: t.text.clone(),
+                        when,
+                    });
                 }
                 Stmt::Team(a, b) => {
-                    if !a.value.is_integer() || !b.value.is_integer() || a.value < Num::int(2) || b.value < a.value {
-                        self.error("E0613", file, a.span, "a team has at least 2 inspectors: write `team 2..3`").help =
-                            Some("双随机 checks send at least two inspectors (DOMAIN.md §4.3)".into());
+                    if !a.value.is_integer()
+                        || !b.value.is_integer()
+                        || a.value < Num::int(2)
+                        || b.value < a.value
+                    {
+                        self.error(
+                            "E0613",
+                            file,
+                            a.span,
+                            "a team has at least 2 inspectors: write `team 2..3`",
+                        )
+                        .help = Some(
+                            "双随机 checks send at least two inspectors (DOMAIN.md §4.3)".into(),
+                        );
                     }
                     p.team_min = a.value.trunc_int().clamp(0, 100) as u32;
                     p.team_max = b.value.trunc_int().clamp(0, 100) as u32;
@@ -1177,16 +1684,30 @@ impl<'a> Lowerer<'a> {
                 }
                 Stmt::Cover(n, t, e) => {
                     if n.value <= Num::ZERO || n.value > Num::ONE {
-                        self.error("E0611", file, n.span, "a coverage share is between 0% (exclusive) and 100%");
+                        self.error(
+                            "E0611",
+                            file,
+                            n.span,
+                            "a coverage share is between 0% (exclusive) and 100%",
+                        );
                     }
                     let when = self.bool_expr(&mut ctx, e, "a condition");
-                    p.cover.push(CoverDef { share: n.value, title: t.text.clone(), when });
+                    p.cover.push(CoverDef {
+                        share: n.value,
+                        title: t.text.clone(),
+                        when,
+                    });
                 }
                 _ => {}
             }
         }
         if !saw_ratio {
-            self.error("E0614", 0, Span::default(), "a sampling policy needs a `ratio`");
+            self.error(
+                "E0614",
+                0,
+                Span::default(),
+                "a sampling policy needs a `ratio`",
+            );
         }
         self.sampling = Some(p);
     }
@@ -1200,8 +1721,13 @@ impl<'a> Lowerer<'a> {
             (a, b) => a == b,
         };
         if !ok {
-            let msg = format!("{what} must be {}, but this is {}", want.describe(), got.describe());
-            self.error("E0210", file, span, msg).label = Some(format!("this is {}", got.describe()));
+            let msg = format!(
+                "{what} must be {}, but this is {}",
+                want.describe(),
+                got.describe()
+            );
+            self.error("E0210", file, span, msg).label =
+                Some(format!("this is {}", got.describe()));
         }
     }
 
@@ -1217,9 +1743,16 @@ impl<'a> Lowerer<'a> {
             ExprKind::Num(n) | ExprKind::Percent(n) => (CExpr::Lit(Value::Num(*n)), Ty::Num),
             ExprKind::Bool(b) => (CExpr::Lit(Value::Bool(*b)), Ty::Bool),
             ExprKind::Date(d) => (CExpr::Lit(Value::Date(d.0)), Ty::Date),
-            ExprKind::Duration(d) => (CExpr::Lit(Value::Dur(Dur { amount: d.amount, unit: d.unit })), Ty::Dur),
+            ExprKind::Duration(d) => (
+                CExpr::Lit(Value::Dur(Dur {
+                    amount: d.amount,
+                    unit: d.unit,
+                })),
+                Ty::Dur,
+            ),
             ExprKind::Text(_) => {
-                self.error("E0211", file, e.span, "text cannot be used in a rule").help =
+                self.error("E0211", file, e.span, "text cannot be used in a rule")
+                    .help =
                     Some("compare choices by key (`answer == both`) instead of by label".into());
                 (CExpr::Lit(Value::Unknown), Ty::Err)
             }
@@ -1229,16 +1762,32 @@ impl<'a> Lowerer<'a> {
                 }
                 match ctx.item {
                     Some(i) => {
-                        let ty = self.nodes[i as usize].item.as_ref().map_or(Ty::Err, |it| Ty::of(&it.question));
+                        let ty = self.nodes[i as usize]
+                            .item
+                            .as_ref()
+                            .map_or(Ty::Err, |it| Ty::of(&it.question));
                         if ty == Ty::Text {
-                            self.error("E0211", file, e.span, "a text answer cannot be used in a rule").help =
-                                Some("use `answered(ITEM)` to test whether it was filled in".into());
+                            self.error(
+                                "E0211",
+                                file,
+                                e.span,
+                                "a text answer cannot be used in a rule",
+                            )
+                            .help = Some(
+                                "use `answered(ITEM)` to test whether it was filled in".into(),
+                            );
                             return (CExpr::Lit(Value::Unknown), Ty::Err);
                         }
                         (CExpr::Answer(i), ty)
                     }
                     None => {
-                        self.error("E0212", file, e.span, "`answer` means the item's own answer, and there is no item here").help =
+                        self.error(
+                            "E0212",
+                            file,
+                            e.span,
+                            "`answer` means the item's own answer, and there is no item here",
+                        )
+                        .help =
                             Some("use `answer(ITEM_ID)` to read a particular item's answer".into());
                         (CExpr::Lit(Value::Unknown), Ty::Err)
                     }
@@ -1246,8 +1795,15 @@ impl<'a> Lowerer<'a> {
             }
             ExprKind::Total => {
                 if !ctx.total {
-                    self.error("E0213", file, e.span, "`total` can only be used in grade conditions and vetoes").help =
-                        Some("elsewhere it would depend on itself; use `points(PART)` for a part".into());
+                    self.error(
+                        "E0213",
+                        file,
+                        e.span,
+                        "`total` can only be used in grade conditions and vetoes",
+                    )
+                    .help = Some(
+                        "elsewhere it would depend on itself; use `points(PART)` for a part".into(),
+                    );
                 }
                 (CExpr::Total, Ty::Num)
             }
@@ -1267,8 +1823,20 @@ impl<'a> Lowerer<'a> {
                 let cc = self.bool_expr(ctx, c, "the condition of `if`");
                 let (ca, ta) = self.expr(ctx, a);
                 let (cb, tb) = self.expr(ctx, b);
-                if ta != Ty::Err && tb != Ty::Err && std::mem::discriminant(&ta) != std::mem::discriminant(&tb) {
-                    self.error("E0210", file, b.span, format!("`then` gives {} but `else` gives {}", ta.describe(), tb.describe()));
+                if ta != Ty::Err
+                    && tb != Ty::Err
+                    && std::mem::discriminant(&ta) != std::mem::discriminant(&tb)
+                {
+                    self.error(
+                        "E0210",
+                        file,
+                        b.span,
+                        format!(
+                            "`then` gives {} but `else` gives {}",
+                            ta.describe(),
+                            tb.describe()
+                        ),
+                    );
                 }
                 (CExpr::If(Box::new(cc), Box::new(ca), Box::new(cb)), ta)
             }
@@ -1293,7 +1861,12 @@ impl<'a> Lowerer<'a> {
             self.fact_used[i as usize] = true;
             let ty = Ty::of(&self.facts[i as usize].0.ty);
             if ty == Ty::Text {
-                self.error("E0211", file, span, format!("text fact `{n}` cannot be used in a rule"));
+                self.error(
+                    "E0211",
+                    file,
+                    span,
+                    format!("text fact `{n}` cannot be used in a rule"),
+                );
                 return (CExpr::Lit(Value::Unknown), Ty::Err);
             }
             return (CExpr::Fact(i), ty);
@@ -1302,18 +1875,40 @@ impl<'a> Lowerer<'a> {
             return (CExpr::Let(i), self.lets[i as usize].1.clone());
         }
         if self.event_index.contains_key(n) {
-            self.error("E0214", file, span, format!("`{n}` is a kind of event, not a value")).help =
-                Some(format!("count events with `within({n}, 3 years)`"));
+            self.error(
+                "E0214",
+                file,
+                span,
+                format!("`{n}` is a kind of event, not a value"),
+            )
+            .help = Some(format!("count events with `within({n}, 3 years)`"));
             return (CExpr::Lit(Value::Unknown), Ty::Err);
         }
-        let mut candidates: Vec<&str> = self.facts.iter().map(|f| f.0.id.as_str()).chain(self.lets.iter().map(|l| l.0.id.as_str())).collect();
+        let mut candidates: Vec<&str> = self
+            .facts
+            .iter()
+            .map(|f| f.0.id.as_str())
+            .chain(self.lets.iter().map(|l| l.0.id.as_str()))
+            .collect();
         if let Some(keys) = keys {
             candidates.extend(keys.iter().map(String::as_str));
         }
         let help = did_you_mean(n, candidates).or_else(|| {
-            keys.map(|k| format!("the options are {}", k.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")))
+            keys.map(|k| {
+                format!(
+                    "the options are {}",
+                    k.iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
         });
-        let what = if keys.is_some() { "option or fact" } else { "fact" };
+        let what = if keys.is_some() {
+            "option or fact"
+        } else {
+            "fact"
+        };
         let msg = format!("unknown {what} `{n}`");
         let d = self.error("E0201", file, span, msg);
         d.help = help.or_else(|| Some("declare it in `facts { … }` or with `let`".into()));
@@ -1339,7 +1934,9 @@ impl<'a> Lowerer<'a> {
     fn binary(&mut self, ctx: &mut Ctx, op: BinOp, a: &Expr, b: &Expr, span: Span) -> (CExpr, Ty) {
         let file = ctx.file;
         let is_bare = |e: &Expr| match &e.kind {
-            ExprKind::Name(n) => !self.fact_index.contains_key(n) && !self.let_index.contains_key(n),
+            ExprKind::Name(n) => {
+                !self.fact_index.contains_key(n) && !self.let_index.contains_key(n)
+            }
             ExprKind::Bool(_) => true,
             _ => false,
         };
@@ -1356,10 +1953,22 @@ impl<'a> Lowerer<'a> {
         let out = |c: CExpr, t: Ty| (c, t);
         let node = CExpr::Bin(op, Box::new(ca), Box::new(cb));
         if ta == Ty::Err || tb == Ty::Err {
-            return out(node, if matches!(op, BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div) { Ty::Err } else { Ty::Bool });
+            return out(
+                node,
+                if matches!(op, BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div) {
+                    Ty::Err
+                } else {
+                    Ty::Bool
+                },
+            );
         }
         let mismatch = |l: &mut Self, hint: Option<String>| {
-            let msg = format!("cannot apply `{}` to {} and {}", op.symbol(), ta.describe(), tb.describe());
+            let msg = format!(
+                "cannot apply `{}` to {} and {}",
+                op.symbol(),
+                ta.describe(),
+                tb.describe()
+            );
             let d = l.error("E0210", file, span, msg);
             d.help = hint;
         };
@@ -1381,7 +1990,9 @@ impl<'a> Lowerer<'a> {
                 };
                 if !ok {
                     let hint = match (&ta, &tb) {
-                        (Ty::Bool, Ty::Num) | (Ty::Num, Ty::Bool) => Some("a yes/no answer compares with `yes` or `no`".to_string()),
+                        (Ty::Bool, Ty::Num) | (Ty::Num, Ty::Bool) => {
+                            Some("a yes/no answer compares with `yes` or `no`".to_string())
+                        }
                         _ => None,
                     };
                     mismatch(self, hint);
@@ -1399,7 +2010,10 @@ impl<'a> Lowerer<'a> {
                 (Ty::Date, Ty::Dur) => out(node, Ty::Date),
                 (Ty::Dur, Ty::Date) if op == BinOp::Add => out(node, Ty::Date),
                 _ => {
-                    mismatch(self, Some("dates move by durations: `as_of - 3 years`".into()));
+                    mismatch(
+                        self,
+                        Some("dates move by durations: `as_of - 3 years`".into()),
+                    );
                     out(node, Ty::Err)
                 }
             },
@@ -1412,14 +2026,28 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn match_expr(&mut self, ctx: &mut Ctx, s: &Expr, arms: &[MatchArm], span: Span) -> (CExpr, Ty) {
+    fn match_expr(
+        &mut self,
+        ctx: &mut Ctx,
+        s: &Expr,
+        arms: &[MatchArm],
+        span: Span,
+    ) -> (CExpr, Ty) {
         let file = ctx.file;
         let (cs, ts) = self.expr(ctx, s);
         let keys = match &ts {
             Ty::Key(k) => k.clone(),
             Ty::Err => Vec::new(),
             other => {
-                self.error("E0210", file, s.span, format!("`match` works on a choice, but this is {}", other.describe()));
+                self.error(
+                    "E0210",
+                    file,
+                    s.span,
+                    format!(
+                        "`match` works on a choice, but this is {}",
+                        other.describe()
+                    ),
+                );
                 Vec::new()
             }
         };
@@ -1430,8 +2058,20 @@ impl<'a> Lowerer<'a> {
         for arm in arms {
             let (cv, tv) = self.expr(ctx, &arm.value);
             if let Some(rt) = &result_ty {
-                if tv != Ty::Err && *rt != Ty::Err && std::mem::discriminant(rt) != std::mem::discriminant(&tv) {
-                    self.error("E0210", file, arm.value.span, format!("this arm gives {} but an earlier arm gives {}", tv.describe(), rt.describe()));
+                if tv != Ty::Err
+                    && *rt != Ty::Err
+                    && std::mem::discriminant(rt) != std::mem::discriminant(&tv)
+                {
+                    self.error(
+                        "E0210",
+                        file,
+                        arm.value.span,
+                        format!(
+                            "this arm gives {} but an earlier arm gives {}",
+                            tv.describe(),
+                            rt.describe()
+                        ),
+                    );
                 }
             } else {
                 result_ty = Some(tv);
@@ -1445,14 +2085,25 @@ impl<'a> Lowerer<'a> {
                 match keys.iter().position(|x| *x == k.text) {
                     Some(p) => {
                         if covered[p] {
-                            self.warn("W0215", file, k.span, format!("option `{}` is already matched above", k.text));
+                            self.warn(
+                                "W0215",
+                                file,
+                                k.span,
+                                format!("option `{}` is already matched above", k.text),
+                            );
                         }
                         covered[p] = true;
                         idxs.push(p as u16);
                     }
                     None if !keys.is_empty() => {
                         let help = did_you_mean(&k.text, keys.iter().map(String::as_str));
-                        self.error("E0216", file, k.span, format!("`{}` is not an option of this choice", k.text)).help = help;
+                        self.error(
+                            "E0216",
+                            file,
+                            k.span,
+                            format!("`{}` is not an option of this choice", k.text),
+                        )
+                        .help = help;
                     }
                     None => {}
                 }
@@ -1460,11 +2111,24 @@ impl<'a> Lowerer<'a> {
             out_arms.push((idxs, cv));
         }
         if default.is_none() && covered.iter().any(|c| !c) {
-            let missing: Vec<&str> = keys.iter().zip(&covered).filter(|(_, c)| !**c).map(|(k, _)| k.as_str()).collect();
-            self.error("E0217", file, span, format!("`match` does not cover {}", missing.join(", "))).help =
-                Some("add arms for them or a `_ => …` arm".into());
+            let missing: Vec<&str> = keys
+                .iter()
+                .zip(&covered)
+                .filter(|(_, c)| !**c)
+                .map(|(k, _)| k.as_str())
+                .collect();
+            self.error(
+                "E0217",
+                file,
+                span,
+                format!("`match` does not cover {}", missing.join(", ")),
+            )
+            .help = Some("add arms for them or a `_ => …` arm".into());
         }
-        (CExpr::Match(Box::new(cs), out_arms, default), result_ty.unwrap_or(Ty::Err))
+        (
+            CExpr::Match(Box::new(cs), out_arms, default),
+            result_ty.unwrap_or(Ty::Err),
+        )
     }
 
     fn resolve_path(&mut self, file: usize, path: &Name) -> Option<u32> {
@@ -1472,7 +2136,13 @@ impl<'a> Lowerer<'a> {
             Some(&i) => Some(i),
             None => {
                 let help = did_you_mean(&path.text, self.path_index.keys().map(String::as_str));
-                self.error("E0201", file, path.span, format!("unknown item or section `{}`", path.text)).help = help;
+                self.error(
+                    "E0201",
+                    file,
+                    path.span,
+                    format!("unknown item or section `{}`", path.text),
+                )
+                .help = help;
                 None
             }
         }
@@ -1491,8 +2161,18 @@ impl<'a> Lowerer<'a> {
                 (CExpr::Points(i), Ty::Num)
             }
             RefFn::Answer | RefFn::Answered => {
-                let Some(q) = self.nodes[i as usize].item.as_ref().map(|it| it.question.clone()).or_else(|| self.question_of(i)) else {
-                    self.error("E0218", file, path.span, format!("`{}` is a section; only items have answers", path.text));
+                let Some(q) = self.nodes[i as usize]
+                    .item
+                    .as_ref()
+                    .map(|it| it.question.clone())
+                    .or_else(|| self.question_of(i))
+                else {
+                    self.error(
+                        "E0218",
+                        file,
+                        path.span,
+                        format!("`{}` is a section; only items have answers", path.text),
+                    );
                     return (CExpr::Lit(Value::Unknown), Ty::Err);
                 };
                 if f == RefFn::Answered {
@@ -1500,8 +2180,13 @@ impl<'a> Lowerer<'a> {
                 }
                 let ty = Ty::of(&q);
                 if ty == Ty::Text {
-                    self.error("E0211", file, path.span, "a text answer cannot be used in a rule").help =
-                        Some(format!("use `answered({})`", path.text));
+                    self.error(
+                        "E0211",
+                        file,
+                        path.span,
+                        "a text answer cannot be used in a rule",
+                    )
+                    .help = Some(format!("use `answered({})`", path.text));
                     return (CExpr::Lit(Value::Unknown), Ty::Err);
                 }
                 (CExpr::Answer(i), ty)
@@ -1543,12 +2228,19 @@ impl<'a> Lowerer<'a> {
         let items = self.items_under(sec);
         let mut cur_ty: Option<Ty> = None;
         for &it in &items {
-            let q = self.nodes[it as usize].item.as_ref().map(|x| x.question.clone()).or_else(|| self.question_of(it));
+            let q = self.nodes[it as usize]
+                .item
+                .as_ref()
+                .map(|x| x.question.clone())
+                .or_else(|| self.question_of(it));
             let t = q.as_ref().map_or(Ty::Err, Ty::of);
             match &cur_ty {
                 None => cur_ty = Some(t),
                 Some(c) if *c != t && *c != Ty::Err && t != Ty::Err => {
-                    let (first, this) = (self.nodes[items[0] as usize].path.clone(), self.nodes[it as usize].path.clone());
+                    let (first, this) = (
+                        self.nodes[items[0] as usize].path.clone(),
+                        self.nodes[it as usize].path.clone(),
+                    );
                     self.error("E0219", file, path.span, format!("the items of `{}` ask different questions, so `answer` has no single type here", path.text))
                         .help = Some(format!("`{first}` asks {}, `{this}` asks {}", c.describe(), t.describe()));
                     break;
@@ -1560,16 +2252,47 @@ impl<'a> Lowerer<'a> {
         let (cb, tb) = self.expr(ctx, body);
         ctx.current = saved;
         let want = if f == AggFn::Count { Ty::Bool } else { Ty::Num };
-        self.expect_ty(file, body.span, &tb, &want, if f == AggFn::Count { "what `count` counts" } else { "what is added up" });
+        self.expect_ty(
+            file,
+            body.span,
+            &tb,
+            &want,
+            if f == AggFn::Count {
+                "what `count` counts"
+            } else {
+                "what is added up"
+            },
+        );
         (CExpr::Agg(f, items, Box::new(cb)), Ty::Num)
     }
 
     fn call(&mut self, ctx: &mut Ctx, f: &Name, args: &[Expr], span: Span) -> (CExpr, Ty) {
         let file = ctx.file;
-        const FUNCS: &[&str] = &["min", "max", "abs", "floor", "within", "years_since", "days_since", "has", "selected", "unselected"];
+        const FUNCS: &[&str] = &[
+            "min",
+            "max",
+            "abs",
+            "floor",
+            "within",
+            "years_since",
+            "days_since",
+            "has",
+            "selected",
+            "unselected",
+        ];
         let arity = |l: &mut Self, n: usize| {
             if args.len() != n {
-                l.error("E0221", file, span, format!("`{}` takes {n} argument{}, not {}", f.text, if n == 1 { "" } else { "s" }, args.len()));
+                l.error(
+                    "E0221",
+                    file,
+                    span,
+                    format!(
+                        "`{}` takes {n} argument{}, not {}",
+                        f.text,
+                        if n == 1 { "" } else { "s" },
+                        args.len()
+                    ),
+                );
                 return false;
             }
             true
@@ -1577,7 +2300,12 @@ impl<'a> Lowerer<'a> {
         match f.text.as_str() {
             "min" | "max" => {
                 if args.is_empty() {
-                    self.error("E0221", file, span, format!("`{}` needs at least one argument", f.text));
+                    self.error(
+                        "E0221",
+                        file,
+                        span,
+                        format!("`{}` needs at least one argument", f.text),
+                    );
                 }
                 let cs = args
                     .iter()
@@ -1587,7 +2315,17 @@ impl<'a> Lowerer<'a> {
                         c
                     })
                     .collect();
-                (CExpr::Call(if f.text == "min" { Func::Min } else { Func::Max }, cs), Ty::Num)
+                (
+                    CExpr::Call(
+                        if f.text == "min" {
+                            Func::Min
+                        } else {
+                            Func::Max
+                        },
+                        cs,
+                    ),
+                    Ty::Num,
+                )
             }
             "abs" | "floor" => {
                 if !arity(self, 1) {
@@ -1595,7 +2333,17 @@ impl<'a> Lowerer<'a> {
                 }
                 let (c, t) = self.expr(ctx, &args[0]);
                 self.expect_ty(file, args[0].span, &t, &Ty::Num, "the argument");
-                (CExpr::Call(if f.text == "abs" { Func::Abs } else { Func::Floor }, vec![c]), Ty::Num)
+                (
+                    CExpr::Call(
+                        if f.text == "abs" {
+                            Func::Abs
+                        } else {
+                            Func::Floor
+                        },
+                        vec![c],
+                    ),
+                    Ty::Num,
+                )
             }
             "within" => {
                 if !arity(self, 2) {
@@ -1612,14 +2360,34 @@ impl<'a> Lowerer<'a> {
                     };
                     let help = did_you_mean(&n, self.events.iter().map(|e| e.0.id.as_str()))
                         .or_else(|| Some("declare the kind with `event ID \"title\"`".into()));
-                    self.error("E0214", file, args[0].span, "the first argument of `within` is a kind of event").help = help;
+                    self.error(
+                        "E0214",
+                        file,
+                        args[0].span,
+                        "the first argument of `within` is a kind of event",
+                    )
+                    .help = help;
                     return (CExpr::Lit(Value::Unknown), Ty::Err);
                 };
                 let ExprKind::Duration(d) = &args[1].kind else {
-                    self.error("E0214", file, args[1].span, "the second argument of `within` is a duration such as `3 years`");
+                    self.error(
+                        "E0214",
+                        file,
+                        args[1].span,
+                        "the second argument of `within` is a duration such as `3 years`",
+                    );
                     return (CExpr::Lit(Value::Unknown), Ty::Err);
                 };
-                (CExpr::Within(ev, Dur { amount: d.amount, unit: d.unit }), Ty::Num)
+                (
+                    CExpr::Within(
+                        ev,
+                        Dur {
+                            amount: d.amount,
+                            unit: d.unit,
+                        },
+                    ),
+                    Ty::Num,
+                )
             }
             "years_since" | "days_since" => {
                 if !arity(self, 1) {
@@ -1627,7 +2395,17 @@ impl<'a> Lowerer<'a> {
                 }
                 let (c, t) = self.expr(ctx, &args[0]);
                 self.expect_ty(file, args[0].span, &t, &Ty::Date, "the argument");
-                (CExpr::Call(if f.text == "years_since" { Func::YearsSince } else { Func::DaysSince }, vec![c]), Ty::Num)
+                (
+                    CExpr::Call(
+                        if f.text == "years_since" {
+                            Func::YearsSince
+                        } else {
+                            Func::DaysSince
+                        },
+                        vec![c],
+                    ),
+                    Ty::Num,
+                )
             }
             "has" => {
                 if !arity(self, 2) {
@@ -1635,7 +2413,15 @@ impl<'a> Lowerer<'a> {
                 }
                 let (c, t) = self.expr(ctx, &args[0]);
                 if !matches!(t, Ty::Set(_) | Ty::Err) {
-                    self.error("E0210", file, args[0].span, format!("`has` tests a multiple choice, but this is {}", t.describe()));
+                    self.error(
+                        "E0210",
+                        file,
+                        args[0].span,
+                        format!(
+                            "`has` tests a multiple choice, but this is {}",
+                            t.describe()
+                        ),
+                    );
                 }
                 let (k, _) = self.operand_with_keys(ctx, &args[1], &t);
                 (CExpr::Call(Func::Has, vec![c, k]), Ty::Bool)
@@ -1649,16 +2435,34 @@ impl<'a> Lowerer<'a> {
                     Ty::Set(k) => k.len(),
                     Ty::Err => 0,
                     other => {
-                        self.error("E0210", file, args[0].span, format!("`{}` counts a multiple choice, but this is {}", f.text, other.describe()));
+                        self.error(
+                            "E0210",
+                            file,
+                            args[0].span,
+                            format!(
+                                "`{}` counts a multiple choice, but this is {}",
+                                f.text,
+                                other.describe()
+                            ),
+                        );
                         0
                     }
                 };
-                let func = if f.text == "selected" { Func::Selected } else { Func::Unselected };
-                (CExpr::Call(func, vec![c, CExpr::Lit(Value::Num(Num::int(n as i64)))]), Ty::Num)
+                let func = if f.text == "selected" {
+                    Func::Selected
+                } else {
+                    Func::Unselected
+                };
+                (
+                    CExpr::Call(func, vec![c, CExpr::Lit(Value::Num(Num::int(n as i64)))]),
+                    Ty::Num,
+                )
             }
             other => {
-                let help = did_you_mean(other, FUNCS.iter().copied()).or_else(|| Some(format!("the functions are {}", FUNCS.join(", "))));
-                self.error("E0220", file, f.span, format!("unknown function `{other}`")).help = help;
+                let help = did_you_mean(other, FUNCS.iter().copied())
+                    .or_else(|| Some(format!("the functions are {}", FUNCS.join(", "))));
+                self.error("E0220", file, f.span, format!("unknown function `{other}`"))
+                    .help = help;
                 (CExpr::Lit(Value::Unknown), Ty::Err)
             }
         }
@@ -1670,7 +2474,9 @@ impl<'a> Lowerer<'a> {
     fn range_of(&self, e: &CExpr) -> (Num, Num) {
         const ANY: (Num, Num) = (Num::MIN, Num::MAX);
         let type_range = |t: &Type| match t {
-            Type::Number { min, max, .. } | Type::Count { min, max } => (min.unwrap_or(Num::MIN), max.unwrap_or(Num::MAX)),
+            Type::Number { min, max, .. } | Type::Count { min, max } => {
+                (min.unwrap_or(Num::MIN), max.unwrap_or(Num::MAX))
+            }
             _ => ANY,
         };
         let bounded = |r: (Num, Num)| r.0 != Num::MIN && r.1 != Num::MAX;
@@ -1678,26 +2484,67 @@ impl<'a> Lowerer<'a> {
             CExpr::Lit(Value::Num(n)) => (*n, *n),
             CExpr::Fact(i) => type_range(&self.facts[*i as usize].0.ty),
             CExpr::Let(i) => self.range_of(&self.lets[*i as usize].0.expr),
-            CExpr::Answer(i) => self.nodes[*i as usize].item.as_ref().map_or(ANY, |it| type_range(&it.question)),
+            CExpr::Answer(i) => self.nodes[*i as usize]
+                .item
+                .as_ref()
+                .map_or(ANY, |it| type_range(&it.question)),
             CExpr::Points(i) => (Num::ZERO, self.nodes[*i as usize].max.unwrap_or(Num::MAX)),
             CExpr::Neg(x) => {
                 let (lo, hi) = self.range_of(x);
-                (if hi == Num::MAX { Num::MIN } else { Num::ZERO.sub(hi) }, if lo == Num::MIN { Num::MAX } else { Num::ZERO.sub(lo) })
+                (
+                    if hi == Num::MAX {
+                        Num::MIN
+                    } else {
+                        Num::ZERO.minus(hi)
+                    },
+                    if lo == Num::MIN {
+                        Num::MAX
+                    } else {
+                        Num::ZERO.minus(lo)
+                    },
+                )
             }
             CExpr::Bin(op, a, b) => {
                 let (ra, rb) = (self.range_of(a), self.range_of(b));
                 match op {
-                    BinOp::Add if bounded(ra) && bounded(rb) => (ra.0.add(rb.0), ra.1.add(rb.1)),
-                    BinOp::Sub if bounded(ra) && bounded(rb) => (ra.0.sub(rb.1), ra.1.sub(rb.0)),
-                    BinOp::Add => (if ra.0 == Num::MIN || rb.0 == Num::MIN { Num::MIN } else { ra.0.add(rb.0) }, Num::MAX),
-                    BinOp::Mul if bounded(ra) && bounded(rb) => {
-                        let ps = [ra.0.mul(rb.0), ra.0.mul(rb.1), ra.1.mul(rb.0), ra.1.mul(rb.1)];
-                        (ps.iter().copied().min().unwrap_or(Num::MIN), ps.iter().copied().max().unwrap_or(Num::MAX))
+                    BinOp::Add if bounded(ra) && bounded(rb) => (ra.0.plus(rb.0), ra.1.plus(rb.1)),
+                    BinOp::Sub if bounded(ra) && bounded(rb) => {
+                        (ra.0.minus(rb.1), ra.1.minus(rb.0))
                     }
-                    BinOp::Div if bounded(ra) && bounded(rb) && (rb.0 > Num::ZERO || rb.1 < Num::ZERO) => {
-                        let qs = [ra.0.div(rb.0), ra.0.div(rb.1), ra.1.div(rb.0), ra.1.div(rb.1)];
+                    BinOp::Add => (
+                        if ra.0 == Num::MIN || rb.0 == Num::MIN {
+                            Num::MIN
+                        } else {
+                            ra.0.plus(rb.0)
+                        },
+                        Num::MAX,
+                    ),
+                    BinOp::Mul if bounded(ra) && bounded(rb) => {
+                        let ps = [
+                            ra.0.times(rb.0),
+                            ra.0.times(rb.1),
+                            ra.1.times(rb.0),
+                            ra.1.times(rb.1),
+                        ];
+                        (
+                            ps.iter().copied().min().unwrap_or(Num::MIN),
+                            ps.iter().copied().max().unwrap_or(Num::MAX),
+                        )
+                    }
+                    BinOp::Div
+                        if bounded(ra) && bounded(rb) && (rb.0 > Num::ZERO || rb.1 < Num::ZERO) =>
+                    {
+                        let qs = [
+                            ra.0.checked_div(rb.0),
+                            ra.0.checked_div(rb.1),
+                            ra.1.checked_div(rb.0),
+                            ra.1.checked_div(rb.1),
+                        ];
                         let qs: Vec<Num> = qs.iter().flatten().copied().collect();
-                        (qs.iter().copied().min().unwrap_or(Num::MIN), qs.iter().copied().max().unwrap_or(Num::MAX))
+                        (
+                            qs.iter().copied().min().unwrap_or(Num::MIN),
+                            qs.iter().copied().max().unwrap_or(Num::MAX),
+                        )
                     }
                     _ => ANY,
                 }
@@ -1730,7 +2577,18 @@ impl<'a> Lowerer<'a> {
             }
             CExpr::Call(Func::Abs, a) => {
                 let r = a.first().map_or(ANY, |x| self.range_of(x));
-                if r.0 >= Num::ZERO { r } else { (Num::ZERO, if bounded(r) { Num::ZERO.sub(r.0).max(r.1) } else { Num::MAX }) }
+                if r.0 >= Num::ZERO {
+                    r
+                } else {
+                    (
+                        Num::ZERO,
+                        if bounded(r) {
+                            Num::ZERO.minus(r.0).max(r.1)
+                        } else {
+                            Num::MAX
+                        },
+                    )
+                }
             }
             CExpr::Call(Func::Floor, a) => a.first().map_or(ANY, |x| self.range_of(x)),
             CExpr::Call(Func::Selected | Func::Unselected, a) => match a.get(1) {
@@ -1742,7 +2600,11 @@ impl<'a> Lowerer<'a> {
             CExpr::Agg(AggFn::Sum, items, body) => {
                 let r = self.range_of(body);
                 let n = Num::int(items.len() as i64);
-                if bounded(r) { (r.0.min(Num::ZERO).mul(n), r.1.max(Num::ZERO).mul(n)) } else { ANY }
+                if bounded(r) {
+                    (r.0.min(Num::ZERO).times(n), r.1.max(Num::ZERO).times(n))
+                } else {
+                    ANY
+                }
             }
             CExpr::Agg(_, _, body) => self.range_of(body),
             CExpr::Total => (Num::ZERO, self.part_max_total()),
@@ -1777,11 +2639,18 @@ impl<'a> Lowerer<'a> {
                     return None;
                 }
                 match op {
-                    BinOp::Lt if ra.0 != Num::MIN && rb.1 != Num::MAX && ra.0 >= rb.1 => Some(false),
+                    BinOp::Lt if ra.0 != Num::MIN && rb.1 != Num::MAX && ra.0 >= rb.1 => {
+                        Some(false)
+                    }
                     BinOp::Le if ra.0 != Num::MIN && rb.1 != Num::MAX && ra.0 > rb.1 => Some(false),
-                    BinOp::Gt if ra.1 != Num::MAX && rb.0 != Num::MIN && ra.1 <= rb.0 => Some(false),
+                    BinOp::Gt if ra.1 != Num::MAX && rb.0 != Num::MIN && ra.1 <= rb.0 => {
+                        Some(false)
+                    }
                     BinOp::Ge if ra.1 != Num::MAX && rb.0 != Num::MIN && ra.1 < rb.0 => Some(false),
-                    BinOp::Eq if (ra.1 != Num::MAX && rb.0 != Num::MIN && ra.1 < rb.0) || (ra.0 != Num::MIN && rb.1 != Num::MAX && ra.0 > rb.1) => {
+                    BinOp::Eq
+                        if (ra.1 != Num::MAX && rb.0 != Num::MIN && ra.1 < rb.0)
+                            || (ra.0 != Num::MIN && rb.1 != Num::MAX && ra.0 > rb.1) =>
+                    {
                         Some(false)
                     }
                     BinOp::Ge if ra.0 != Num::MIN && rb.1 != Num::MAX && ra.0 >= rb.1 => Some(true),
@@ -1802,7 +2671,12 @@ impl<'a> Lowerer<'a> {
                     Some("check the numbers against the declared ranges of the facts and answers it reads".into());
             }
             Some(true) => {
-                self.warn("W0231", file, span, format!("{what} always holds, so it does nothing"));
+                self.warn(
+                    "W0231",
+                    file,
+                    span,
+                    format!("{what} always holds, so it does nothing"),
+                );
             }
             None => {}
         }
@@ -1815,31 +2689,68 @@ impl<'a> Lowerer<'a> {
                 continue;
             }
             let Some(max) = n.max else { continue };
-            let sum = n.children.iter().fold(Num::ZERO, |a, &c| a.add(self.nodes[c as usize].max.unwrap_or(Num::ZERO)));
+            let sum = n.children.iter().fold(Num::ZERO, |a, &c| {
+                a.plus(self.nodes[c as usize].max.unwrap_or(Num::ZERO))
+            });
             if sum != max {
                 let d = self.node_src[i];
-                let (file, span, path) = (self.drafts[d].file, self.drafts[d].max.map_or(self.drafts[d].span, |m| m.2), n.path.clone());
+                let (file, span, path) = (
+                    self.drafts[d].file,
+                    self.drafts[d].max.map_or(self.drafts[d].span, |m| m.2),
+                    n.path.clone(),
+                );
                 let mf = self.drafts[d].max.map_or(file, |m| m.1);
-                let parts: Vec<String> = n.children.iter().map(|&c| format!("{} {}", self.nodes[c as usize].path.rsplit('.').next().unwrap_or(""), self.nodes[c as usize].max.unwrap_or(Num::ZERO))).collect();
-                self.error("E0310", mf, span, format!("the children of `{path}` add up to {sum}, but it declares max {max}"))
-                    .help = Some(format!("children: {}", parts.join(" + ")));
+                let parts: Vec<String> = n
+                    .children
+                    .iter()
+                    .map(|&c| {
+                        format!(
+                            "{} {}",
+                            self.nodes[c as usize].path.rsplit('.').next().unwrap_or(""),
+                            self.nodes[c as usize].max.unwrap_or(Num::ZERO)
+                        )
+                    })
+                    .collect();
+                self.error(
+                    "E0310",
+                    mf,
+                    span,
+                    format!("the children of `{path}` add up to {sum}, but it declares max {max}"),
+                )
+                .help = Some(format!("children: {}", parts.join(" + ")));
             }
         }
         let total = self.part_max_total();
         if let Some((m, file, span)) = self.declared_max
             && m != total
         {
-            let parts: Vec<String> = self.nodes.iter().filter(|n| n.parent.is_none()).map(|n| format!("{} {}", n.path, n.max.unwrap_or(Num::ZERO))).collect();
-            self.error("E0310", file, span, format!("the parts add up to {total}, but the ruleset declares max {m}")).help =
-                Some(format!("parts: {}", parts.join(" + ")));
+            let parts: Vec<String> = self
+                .nodes
+                .iter()
+                .filter(|n| n.parent.is_none())
+                .map(|n| format!("{} {}", n.path, n.max.unwrap_or(Num::ZERO)))
+                .collect();
+            self.error(
+                "E0310",
+                file,
+                span,
+                format!("the parts add up to {total}, but the ruleset declares max {m}"),
+            )
+            .help = Some(format!("parts: {}", parts.join(" + ")));
         }
     }
 
     fn warn_unused(&mut self) {
         for i in 0..self.facts.len() {
             if !self.fact_used[i] {
-                let (id, file, span) = (self.facts[i].0.id.clone(), self.facts[i].1, self.facts[i].2);
-                self.warn("W0232", file, span, format!("fact `{id}` is declared but no rule reads it"));
+                let (id, file, span) =
+                    (self.facts[i].0.id.clone(), self.facts[i].1, self.facts[i].2);
+                self.warn(
+                    "W0232",
+                    file,
+                    span,
+                    format!("fact `{id}` is declared but no rule reads it"),
+                );
             }
         }
     }
@@ -1997,8 +2908,13 @@ impl<'a> Lowerer<'a> {
                 }
                 _ => (0, Span::default()),
             };
-            self.error("E0240", file, span, format!("circular reference: {}", names.join(" → "))).help =
-                Some("a rule cannot depend on its own result; break the loop".into());
+            self.error(
+                "E0240",
+                file,
+                span,
+                format!("circular reference: {}", names.join(" → ")),
+            )
+            .help = Some("a rule cannot depend on its own result; break the loop".into());
         }
         self.order = order;
     }
@@ -2013,7 +2929,13 @@ impl<'a> Lowerer<'a> {
                     .ast
                     .body
                     .iter()
-                    .find_map(|s| if let Stmt::Version(v) = s { Some(v.text.clone()) } else { None })
+                    .find_map(|s| {
+                        if let Stmt::Version(v) = s {
+                            Some(v.text.clone())
+                        } else {
+                            None
+                        }
+                    })
                     .unwrap_or_default(),
                 hash: u.hash.clone(),
             })

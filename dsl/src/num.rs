@@ -54,11 +54,17 @@ impl Num {
         if int_part.is_empty() || frac_part.len() > DECIMALS as usize {
             return None;
         }
-        if !int_part.bytes().all(|b| b.is_ascii_digit()) || !frac_part.bytes().all(|b| b.is_ascii_digit()) {
+        if !int_part.bytes().all(|b| b.is_ascii_digit())
+            || !frac_part.bytes().all(|b| b.is_ascii_digit())
+        {
             return None;
         }
         let whole: i64 = int_part.parse().ok()?;
-        let mut frac: i64 = if frac_part.is_empty() { 0 } else { frac_part.parse().ok()? };
+        let mut frac: i64 = if frac_part.is_empty() {
+            0
+        } else {
+            frac_part.parse().ok()?
+        };
         for _ in frac_part.len()..DECIMALS as usize {
             frac *= 10;
         }
@@ -80,21 +86,25 @@ impl Num {
     }
 
     /// Sum, saturating at the representable bounds.
-    pub fn add(self, o: Num) -> Num {
+    pub fn plus(self, o: Num) -> Num {
         Num(self.0.saturating_add(o.0).clamp(Num::MIN.0, Num::MAX.0))
     }
 
     /// Difference, saturating at the representable bounds.
-    pub fn sub(self, o: Num) -> Num {
+    pub fn minus(self, o: Num) -> Num {
         Num(self.0.saturating_sub(o.0).clamp(Num::MIN.0, Num::MAX.0))
     }
 
     /// Product, rounded half away from zero to four decimals, saturating.
-    pub fn mul(self, o: Num) -> Num {
+    pub fn times(self, o: Num) -> Num {
         // Points times counts fit in 64 bits; 128-bit division is the slow path.
         if let Some(p) = self.0.checked_mul(o.0) {
             let (q, r) = (p / SCALE, p % SCALE);
-            let q = if 2 * r.abs() >= SCALE { q + p.signum() } else { q };
+            let q = if 2 * r.abs() >= SCALE {
+                q + p.signum()
+            } else {
+                q
+            };
             return Num(q.clamp(Num::MIN.0, Num::MAX.0));
         }
         let p = i128::from(self.0) * i128::from(o.0);
@@ -102,7 +112,7 @@ impl Num {
     }
 
     /// Quotient, rounded half away from zero to four decimals; `None` when dividing by zero.
-    pub fn div(self, o: Num) -> Option<Num> {
+    pub fn checked_div(self, o: Num) -> Option<Num> {
         if o.0 == 0 {
             return None;
         }
@@ -179,7 +189,9 @@ impl Serialize for Num {
 impl<'de> Deserialize<'de> for Num {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Num, D::Error> {
         let v = serde_json::Number::deserialize(d)?;
-        Num::from_json(&v).ok_or_else(|| serde::de::Error::custom(format!("{v} is not a number with at most 4 decimals")))
+        Num::from_json(&v).ok_or_else(|| {
+            serde::de::Error::custom(format!("{v} is not a number with at most 4 decimals"))
+        })
     }
 }
 
@@ -208,7 +220,10 @@ mod tests {
     #[case("900.0001", 9_000_001)]
     fn parses_exactly(#[case] text: &str, #[case] raw: i64) {
         assert_eq!(Num::parse(text), Some(Num::from_raw(raw)));
-        assert_eq!(Num::parse(text).map(|n| n.to_string().parse::<f64>().ok()), Some(text.parse::<f64>().ok()));
+        assert_eq!(
+            Num::parse(text).map(|n| n.to_string().parse::<f64>().ok()),
+            Some(text.parse::<f64>().ok())
+        );
     }
 
     #[rstest]
@@ -225,9 +240,11 @@ mod tests {
     fn tiers_sum_exactly_to_threshold() {
         // 0.1 ten times is exactly 1 here; in f64 it is 0.9999999999999999.
         let tenth = Num::parse("0.1").expect("literal");
-        let sum = (0..10).fold(Num::ZERO, |a, _| a.add(tenth));
+        let sum = (0..10).fold(Num::ZERO, |a, _| a.plus(tenth));
         assert_eq!(sum, Num::ONE);
-        let total = (0..1800).fold(Num::ZERO, |a, _| a.add(Num::parse("0.5").expect("literal")));
+        let total = (0..1800).fold(Num::ZERO, |a, _| {
+            a.plus(Num::parse("0.5").expect("literal"))
+        });
         assert!(total >= Num::int(900));
     }
 
@@ -237,7 +254,7 @@ mod tests {
     #[case("-2", "3", "-0.6667")]
     fn divides_rounding_half_away(#[case] a: &str, #[case] b: &str, #[case] q: &str) {
         let (a, b) = (Num::parse(a).expect("a"), Num::parse(b).expect("b"));
-        assert_eq!(a.div(b), Num::parse(q));
+        assert_eq!(a.checked_div(b), Num::parse(q));
     }
 
     #[rstest]
@@ -255,24 +272,25 @@ mod tests {
             "min" => Num::MIN,
             _ => Num::parse(p).expect("product"),
         };
-        assert_eq!(a.mul(b), want);
+        assert_eq!(a.times(b), want);
     }
 
     #[test]
     fn extremes_saturate_without_panicking() {
-        assert_eq!(Num::MAX.mul(Num::MAX), Num::MAX);
-        assert_eq!(Num::MIN.mul(Num::MAX), Num::MIN);
-        assert_eq!(Num::MAX.add(Num::MAX), Num::MAX);
+        assert_eq!(Num::MAX.times(Num::MAX), Num::MAX);
+        assert_eq!(Num::MIN.times(Num::MAX), Num::MIN);
+        assert_eq!(Num::MAX.plus(Num::MAX), Num::MAX);
     }
 
     #[test]
     fn division_by_zero_is_none_not_panic() {
-        assert_eq!(Num::ONE.div(Num::ZERO), None);
+        assert_eq!(Num::ONE.checked_div(Num::ZERO), None);
     }
 
     #[test]
     fn serialises_as_json_numbers() {
-        let v = serde_json::to_string(&[Num::int(2), Num::parse("0.5").expect("literal")]).expect("json");
+        let v = serde_json::to_string(&[Num::int(2), Num::parse("0.5").expect("literal")])
+            .expect("json");
         assert_eq!(v, "[2,0.5]");
         let back: Vec<Num> = serde_json::from_str(&v).expect("parse");
         assert_eq!(back, vec![Num::int(2), Num::parse("0.5").expect("literal")]);

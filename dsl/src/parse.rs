@@ -33,18 +33,32 @@ pub fn decode(file: usize, bytes: &[u8]) -> Result<&str, Diagnostic> {
             "E0001",
             file,
             Span::new(0, 0),
-            format!("file is {} bytes; rules files may be at most {} bytes", bytes.len(), MAX_SOURCE_BYTES),
+            format!(
+                "file is {} bytes; rules files may be at most {} bytes",
+                bytes.len(),
+                MAX_SOURCE_BYTES
+            ),
         )
         .with_help("split the ruleset, or check that this is the file you meant"));
     }
     if let Some(at) = bytes.iter().position(|&b| b == 0) {
-        return Err(Diagnostic::error("E0002", file, Span::new(0, 0), format!("this is a binary file (a zero byte at offset {at}), not rules source"))
-            .with_help("rules files are UTF-8 text"));
+        return Err(Diagnostic::error(
+            "E0002",
+            file,
+            Span::new(0, 0),
+            format!("this is a binary file (a zero byte at offset {at}), not rules source"),
+        )
+        .with_help("rules files are UTF-8 text"));
     }
     std::str::from_utf8(bytes).map_err(|e| {
         let at = e.valid_up_to();
-        Diagnostic::error("E0003", file, Span::new(at, at), format!("invalid UTF-8 at byte {at}"))
-            .with_help("save the file as UTF-8 (GBK and GB18030 are not accepted)")
+        Diagnostic::error(
+            "E0003",
+            file,
+            Span::new(at, at),
+            format!("invalid UTF-8 at byte {at}"),
+        )
+        .with_help("save the file as UTF-8 (GBK and GB18030 are not accepted)")
     })
 }
 
@@ -84,8 +98,10 @@ fn check_nesting(file: usize, text: &str) -> Result<(), Diagnostic> {
                 match &text[start..i] {
                     "if" | "match" => ifs += 1,
                     // A new statement ends any expression, and with it its `if` nesting.
-                    "item" | "group" | "part" | "when" | "score" | "deduct" | "let" | "require" | "weight"
-                    | "always" | "cover" | "hazard" | "veto" | "expect" | "evidence" => ifs = 0,
+                    "item" | "group" | "part" | "when" | "score" | "deduct" | "let" | "require"
+                    | "weight" | "always" | "cover" | "hazard" | "veto" | "expect" | "evidence" => {
+                        ifs = 0
+                    }
                     _ => {}
                 }
                 if brackets + ifs > MAX_NESTING {
@@ -104,9 +120,14 @@ fn check_nesting(file: usize, text: &str) -> Result<(), Diagnostic> {
 }
 
 fn too_deep(file: usize, at: usize) -> Diagnostic {
-    Diagnostic::error("E0004", file, Span::new(at, at + 1), format!("nesting is deeper than {MAX_NESTING} levels"))
-        .with_label("too deep here")
-        .with_help("split the expression or the section into smaller named pieces (a `let` or a group)")
+    Diagnostic::error(
+        "E0004",
+        file,
+        Span::new(at, at + 1),
+        format!("nesting is deeper than {MAX_NESTING} levels"),
+    )
+    .with_label("too deep here")
+    .with_help("split the expression or the section into smaller named pieces (a `let` or a group)")
 }
 
 /// A parsed file: the tree (when the syntax was valid) and the problems found building it.
@@ -121,7 +142,10 @@ pub struct Parsed {
 /// Parses one file. A syntax error stops at the first (the grammar cannot resynchronise
 /// reliably); other problems are collected and the tree is still returned.
 pub fn parse_file(file: usize, text: &str) -> Parsed {
-    let fail = |d: Diagnostic| Parsed { ruleset: None, diagnostics: vec![d] };
+    let fail = |d: Diagnostic| Parsed {
+        ruleset: None,
+        diagnostics: vec![d],
+    };
     if let Err(d) = check_nesting(file, text) {
         return fail(d);
     }
@@ -130,13 +154,33 @@ pub fn parse_file(file: usize, text: &str) -> Parsed {
         Err(e) => return fail(syntax_error(file, text, e)),
     };
     let Some(file_pair) = pairs.next() else {
-        return fail(Diagnostic::error("E0005", file, Span::new(0, 0), "empty file"));
+        return fail(Diagnostic::error(
+            "E0005",
+            file,
+            Span::new(0, 0),
+            "empty file",
+        ));
     };
-    let mut b = Builder { file, diags: Vec::new(), pratt: std::rc::Rc::new(precedence()) };
-    let ruleset = file_pair.into_inner().find(|p| p.as_rule() == Rule::ruleset).map(|p| b.ruleset(p));
+    let mut b = Builder {
+        file,
+        diags: Vec::new(),
+        pratt: std::rc::Rc::new(precedence()),
+    };
+    let ruleset = file_pair
+        .into_inner()
+        .find(|p| p.as_rule() == Rule::ruleset)
+        .map(|p| b.ruleset(p));
     match ruleset {
-        Some(r) => Parsed { ruleset: Some(r), diagnostics: b.diags },
-        None => fail(Diagnostic::error("E0005", file, Span::new(0, 0), "no ruleset in this file")),
+        Some(r) => Parsed {
+            ruleset: Some(r),
+            diagnostics: b.diags,
+        },
+        None => fail(Diagnostic::error(
+            "E0005",
+            file,
+            Span::new(0, 0),
+            "no ruleset in this file",
+        )),
     }
 }
 
@@ -152,12 +196,19 @@ pub fn parse(file: usize, text: &str) -> Result<Ruleset, Vec<Diagnostic>> {
 /// Plain words for grammar rules, so that errors read "expected an item id".
 pub fn describe_rule(rule: Rule) -> &'static str {
     match rule {
-        Rule::ruleset | Rule::ruleset_kind => "a ruleset (`standard`, `checklist`, `credit` or `sampling`)",
+        Rule::ruleset | Rule::ruleset_kind => {
+            "a ruleset (`standard`, `checklist`, `credit` or `sampling`)"
+        }
         Rule::ruleset_id => "a ruleset id",
         Rule::title | Rule::string => "a quoted title",
         Rule::extends => "`extends`",
         Rule::EOI => "the end of the file",
-        Rule::version_stmt | Rule::source_stmt | Rule::facts_block | Rule::let_decl | Rule::event_decl | Rule::part => {
+        Rule::version_stmt
+        | Rule::source_stmt
+        | Rule::facts_block
+        | Rule::let_decl
+        | Rule::event_decl
+        | Rule::part => {
             "a ruleset statement (`version`, `source`, `facts`, `let`, `event`, `part`, `veto`, `grades`, `test` …)"
         }
         Rule::fact_id => "a name",
@@ -169,7 +220,9 @@ pub fn describe_rule(rule: Rule) -> &'static str {
         | Rule::number_type
         | Rule::count_type
         | Rule::date_type
-        | Rule::text_type => "a type (`yesno`, `choice`, `multi`, `number`, `count`, `date` or `text`)",
+        | Rule::text_type => {
+            "a type (`yesno`, `choice`, `multi`, `number`, `count`, `date` or `text`)"
+        }
         Rule::option | Rule::option_key => "an option (`key \"label\"`)",
         Rule::unit => "`unit`",
         Rule::range => "`range`",
@@ -185,7 +238,9 @@ pub fn describe_rule(rule: Rule) -> &'static str {
         | Rule::score_stmt
         | Rule::deduct_stmt
         | Rule::evidence_stmt
-        | Rule::hazard => "an item statement (`clause`, `method`, `ask`, `when`, `score`, `deduct`, `evidence`, `hazard`)",
+        | Rule::hazard => {
+            "an item statement (`clause`, `method`, `ask`, `when`, `score`, `deduct`, `evidence`, `hazard`)"
+        }
         Rule::method => "an evidence method (`site`, `records`, `interview` or `measure`)",
         Rule::hazard_id => "a hazard id",
         Rule::hazard_level => "a hazard level (`general` or `major`)",
@@ -196,10 +251,14 @@ pub fn describe_rule(rule: Rule) -> &'static str {
         | Rule::category_stmt
         | Rule::basis_stmt
         | Rule::immediate_stmt
-        | Rule::tag_stmt => "a hazard statement (`when`, `measure`, `deadline`, `party`, `department`, …)",
+        | Rule::tag_stmt => {
+            "a hazard statement (`when`, `measure`, `deadline`, `party`, `department`, …)"
+        }
         Rule::na_policy | Rule::na_rule => "`rescale`, `full` or `zero`",
         Rule::veto_id => "a veto id",
-        Rule::effect_stmt | Rule::ineligible | Rule::terminate | Rule::cap_grade => "a veto effect (`ineligible`, `terminate` or `cap GRADE`)",
+        Rule::effect_stmt | Rule::ineligible | Rule::terminate | Rule::cap_grade => {
+            "a veto effect (`ineligible`, `terminate` or `cap GRADE`)"
+        }
         Rule::grade_id => "a grade id",
         Rule::grade => "a grade",
         Rule::total_cond | Rule::each_part_cond | Rule::part_cond | Rule::require_cond => {
@@ -243,7 +302,9 @@ pub fn describe_rule(rule: Rule) -> &'static str {
         Rule::literal | Rule::list_literal => "a value",
         Rule::level | Rule::level_id => "a level",
         Rule::level_from | Rule::otherwise => "`>= N` or `otherwise`",
-        Rule::recusal => "a recusal rule (`same_district`, `past_employer`, `declared_relation`, `inspected_last_round`)",
+        Rule::recusal => {
+            "a recusal rule (`same_district`, `past_employer`, `declared_relation`, `inspected_last_round`)"
+        }
         Rule::given_mode => "`best` or `worst`",
         _ => "something else",
     }
@@ -260,7 +321,12 @@ fn syntax_error(file: usize, text: &str, e: pest::error::Error<Rule>) -> Diagnos
         .char_indices()
         .find(|(_, c)| c.is_whitespace())
         .map_or(text.len(), |(i, _)| at + i)
-        .max(at + text[at.min(text.len())..].chars().next().map_or(0, char::len_utf8));
+        .max(
+            at + text[at.min(text.len())..]
+                .chars()
+                .next()
+                .map_or(0, char::len_utf8),
+        );
     let found = if at >= text.len() {
         "the end of the file".to_string()
     } else {
@@ -268,7 +334,9 @@ fn syntax_error(file: usize, text: &str, e: pest::error::Error<Rule>) -> Diagnos
         format!("`{tok}`")
     };
     let mut expected: Vec<&str> = match &e.variant {
-        ErrorVariant::ParsingError { positives, .. } => positives.iter().map(|r| describe_rule(*r)).collect(),
+        ErrorVariant::ParsingError { positives, .. } => {
+            positives.iter().map(|r| describe_rule(*r)).collect()
+        }
         ErrorVariant::CustomError { message } => vec![message.as_str()],
     };
     expected.sort_unstable();
@@ -280,7 +348,9 @@ fn syntax_error(file: usize, text: &str, e: pest::error::Error<Rule>) -> Diagnos
     };
     let help = if text.trim().is_empty() || strip_comments(text).trim().is_empty() {
         Some("a rules file starts with `standard`, `checklist`, `credit` or `sampling`, an id, a title and `{`".to_string())
-    } else if text[at.min(text.len())..].starts_with('"') && !text[at + 1..].lines().next().unwrap_or("").contains('"') {
+    } else if text[at.min(text.len())..].starts_with('"')
+        && !text[at + 1..].lines().next().unwrap_or("").contains('"')
+    {
         Some("this string is not closed: strings end with `\"` on the same line".to_string())
     } else if text[..at.min(text.len())].matches('"').count() % 2 == 1 {
         Some("a string may be unterminated: strings end with `\"` on the same line".to_string())
@@ -296,7 +366,11 @@ fn strip_comments(text: &str) -> String {
     text.lines()
         .map(|l| {
             let t = l.trim_start();
-            if t.starts_with('#') || t.starts_with("//") { "" } else { l }
+            if t.starts_with('#') || t.starts_with("//") {
+                ""
+            } else {
+                l
+            }
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -330,7 +404,10 @@ fn span(p: &Pair<'_, Rule>) -> Span {
 }
 
 fn name(p: Pair<'_, Rule>) -> Name {
-    Name { text: p.as_str().to_string(), span: span(&p) }
+    Name {
+        text: p.as_str().to_string(),
+        span: span(&p),
+    }
 }
 
 fn unescape(s: &str) -> String {
@@ -357,7 +434,8 @@ fn kids<'i>(p: Pair<'i, Rule>) -> pest::iterators::Pairs<'i, Rule> {
 
 impl Builder {
     fn err(&mut self, code: &'static str, span: Span, msg: impl Into<String>) {
-        self.diags.push(Diagnostic::error(code, self.file, span, msg));
+        self.diags
+            .push(Diagnostic::error(code, self.file, span, msg));
     }
 
     fn text(&mut self, p: Pair<'_, Rule>) -> Text {
@@ -367,10 +445,18 @@ impl Builder {
         while inner.as_rule() != Rule::string_body {
             match inner.clone().into_inner().next() {
                 Some(next) => inner = next,
-                None => return Text { text: String::new(), span: sp },
+                None => {
+                    return Text {
+                        text: String::new(),
+                        span: sp,
+                    };
+                }
             }
         }
-        Text { text: unescape(inner.as_str()), span: sp }
+        Text {
+            text: unescape(inner.as_str()),
+            span: sp,
+        }
     }
 
     fn num(&mut self, p: Pair<'_, Rule>) -> NumLit {
@@ -380,7 +466,7 @@ impl Builder {
             _ => (p.as_str().to_string(), false),
         };
         let value = match Num::parse(&raw) {
-            Some(v) if percent => v.div(Num::int(100)).unwrap_or(Num::ZERO),
+            Some(v) if percent => v.checked_div(Num::int(100)).unwrap_or(Num::ZERO),
             Some(v) => v,
             None => {
                 self.diags.push(
@@ -390,14 +476,22 @@ impl Builder {
                 Num::ZERO
             }
         };
-        NumLit { value, percent, span: sp }
+        NumLit {
+            value,
+            percent,
+            span: sp,
+        }
     }
 
     fn date(&mut self, p: Pair<'_, Rule>) -> Date {
         match crate::date::parse(p.as_str()) {
             Some(d) => d,
             None => {
-                self.err("E0102", span(&p), format!("`{}` is not a calendar date", p.as_str()));
+                self.err(
+                    "E0102",
+                    span(&p),
+                    format!("`{}` is not a calendar date", p.as_str()),
+                );
                 Date(0)
             }
         }
@@ -408,7 +502,11 @@ impl Builder {
         let mut it = kids(p);
         let amount = it.next().map(|n| self.num(n)).map_or(0, |n| {
             if !n.value.is_integer() {
-                self.err("E0103", n.span, "a duration is a whole number of days, months or years");
+                self.err(
+                    "E0103",
+                    n.span,
+                    "a duration is a whole number of days, months or years",
+                );
             }
             n.value.trunc_int()
         });
@@ -417,13 +515,24 @@ impl Builder {
             Some("month" | "months") => DurationUnit::Months,
             _ => DurationUnit::Years,
         };
-        Duration { amount, unit, span: sp }
+        Duration {
+            amount,
+            unit,
+            span: sp,
+        }
     }
 
     fn ruleset(&mut self, p: Pair<'_, Rule>) -> Ruleset {
         let mut it = kids(p);
         let (mut kind, mut kind_span) = (RulesetKind::Standard, Span::default());
-        let (mut id, mut title, mut extends) = (Name { text: String::new(), span: Span::default() }, None, None);
+        let (mut id, mut title, mut extends) = (
+            Name {
+                text: String::new(),
+                span: Span::default(),
+            },
+            None,
+            None,
+        );
         let mut body = Vec::new();
         for c in it.by_ref() {
             match c.as_rule() {
@@ -452,7 +561,10 @@ impl Builder {
         Ruleset {
             kind,
             kind_span,
-            title: title.unwrap_or(Text { text: String::new(), span: id.span }),
+            title: title.unwrap_or(Text {
+                text: String::new(),
+                span: id.span,
+            }),
             id,
             extends,
             body,
@@ -483,12 +595,21 @@ impl Builder {
                 let mut it = kids(p);
                 let path = name(it.next()?);
                 let children = it.filter_map(|c| self.node(c)).collect();
-                Stmt::Extend(Extend { path, children, span: sp })
+                Stmt::Extend(Extend {
+                    path,
+                    children,
+                    span: sp,
+                })
             }
             Rule::base_stmt => Stmt::Base(self.num(kids(p).next()?)),
             Rule::levels_block => Stmt::Levels(kids(p).filter_map(|l| self.level(l)).collect(), sp),
             Rule::blacklist_block => {
-                let mut bl = Blacklist { clause: None, min: None, max: None, span: sp };
+                let mut bl = Blacklist {
+                    clause: None,
+                    min: None,
+                    max: None,
+                    span: sp,
+                };
                 for c in kids(p) {
                     match c.as_rule() {
                         Rule::clause_stmt => bl.clause = Some(self.text(kids(c).next()?)),
@@ -541,9 +662,25 @@ impl Builder {
     fn event(&mut self, p: Pair<'_, Rule>) -> EventDecl {
         let sp = span(&p);
         let mut it = kids(p);
-        let id = it.next().map(name).unwrap_or(Name { text: String::new(), span: sp });
-        let title = it.next().map(|t| self.text(t)).unwrap_or(Text { text: String::new(), span: sp });
-        let mut e = EventDecl { id, title, clause: None, points: None, cap: None, expires: None, blacklist: None, repair: None, span: sp };
+        let id = it.next().map(name).unwrap_or(Name {
+            text: String::new(),
+            span: sp,
+        });
+        let title = it.next().map(|t| self.text(t)).unwrap_or(Text {
+            text: String::new(),
+            span: sp,
+        });
+        let mut e = EventDecl {
+            id,
+            title,
+            clause: None,
+            points: None,
+            cap: None,
+            expires: None,
+            blacklist: None,
+            repair: None,
+            span: sp,
+        };
         for c in it {
             let csp = span(&c);
             match c.as_rule() {
@@ -566,7 +703,11 @@ impl Builder {
 
     fn range(&mut self, p: Pair<'_, Rule>) -> (NumLit, Option<NumLit>) {
         let mut it = kids(p);
-        let lo = it.next().map(|n| self.num(n)).unwrap_or(NumLit { value: Num::ZERO, percent: false, span: Span::default() });
+        let lo = it.next().map(|n| self.num(n)).unwrap_or(NumLit {
+            value: Num::ZERO,
+            percent: false,
+            span: Span::default(),
+        });
         let hi = it.next().map(|n| self.num(n));
         (lo, hi)
     }
@@ -579,8 +720,12 @@ impl Builder {
         let sp = span(&inner);
         match inner.as_rule() {
             Rule::yesno_type => TypeDecl::YesNo(sp),
-            Rule::choice_type => TypeDecl::Choice(kids(inner).filter_map(|o| self.option(o)).collect(), sp),
-            Rule::multi_type => TypeDecl::Multi(kids(inner).filter_map(|o| self.option(o)).collect(), sp),
+            Rule::choice_type => {
+                TypeDecl::Choice(kids(inner).filter_map(|o| self.option(o)).collect(), sp)
+            }
+            Rule::multi_type => {
+                TypeDecl::Multi(kids(inner).filter_map(|o| self.option(o)).collect(), sp)
+            }
             Rule::number_type => {
                 let (mut unit, mut range) = (None, None);
                 for c in kids(inner) {
@@ -590,7 +735,11 @@ impl Builder {
                         _ => {}
                     }
                 }
-                TypeDecl::Number { unit, range, span: sp }
+                TypeDecl::Number {
+                    unit,
+                    range,
+                    span: sp,
+                }
             }
             Rule::count_type => {
                 let range = kids(inner).next().map(|r| self.range(r));
@@ -612,8 +761,14 @@ impl Builder {
     fn section(&mut self, p: Pair<'_, Rule>, is_part: bool) -> Section {
         let full = span(&p);
         let mut it = kids(p).peekable();
-        let id = it.next().map(name).unwrap_or(Name { text: String::new(), span: full });
-        let title = it.next().map(|t| self.text(t)).unwrap_or(Text { text: String::new(), span: full });
+        let id = it.next().map(name).unwrap_or(Name {
+            text: String::new(),
+            span: full,
+        });
+        let title = it.next().map(|t| self.text(t)).unwrap_or(Text {
+            text: String::new(),
+            span: full,
+        });
         let mut s = Section {
             is_part,
             span: Span::new(full.start as usize, title.span.end as usize),
@@ -656,8 +811,14 @@ impl Builder {
     fn item(&mut self, p: Pair<'_, Rule>) -> Item {
         let full = span(&p);
         let mut it = kids(p);
-        let id = it.next().map(name).unwrap_or(Name { text: String::new(), span: full });
-        let title = it.next().map(|t| self.text(t)).unwrap_or(Text { text: String::new(), span: full });
+        let id = it.next().map(name).unwrap_or(Name {
+            text: String::new(),
+            span: full,
+        });
+        let title = it.next().map(|t| self.text(t)).unwrap_or(Text {
+            text: String::new(),
+            span: full,
+        });
         let mut item = Item {
             span: Span::new(full.start as usize, title.span.end as usize),
             id,
@@ -690,10 +851,16 @@ impl Builder {
                 Rule::local_flag => item.local = kids(c).next().map(|t| self.text(t)),
                 Rule::ask_stmt => item.ask = kids(c).next().map(|t| self.value_type(t)),
                 Rule::when_stmt => item.when = kids(c).next().map(|e| self.expr(e)),
-                Rule::score_stmt => item.score = kids(c).next().map(|e| ScoreRule::Expr(self.expr(e))),
+                Rule::score_stmt => {
+                    item.score = kids(c).next().map(|e| ScoreRule::Expr(self.expr(e)))
+                }
                 Rule::deduct_stmt => item.score = self.deduct(c),
                 Rule::evidence_stmt => {
-                    let mut min = NumLit { value: Num::ONE, percent: false, span: csp };
+                    let mut min = NumLit {
+                        value: Num::ONE,
+                        percent: false,
+                        span: csp,
+                    };
                     let mut when = None;
                     for e in kids(c) {
                         match e.as_rule() {
@@ -702,7 +869,11 @@ impl Builder {
                             _ => {}
                         }
                     }
-                    item.evidence = Some(Evidence { min, when, span: csp });
+                    item.evidence = Some(Evidence {
+                        min,
+                        when,
+                        span: csp,
+                    });
                 }
                 Rule::hazard => item.hazards.push(self.hazard(c)),
                 _ => {}
@@ -728,11 +899,19 @@ impl Builder {
         let days = match d.unit {
             DurationUnit::Days => d.amount,
             DurationUnit::Months => {
-                self.err("E0104", d.span, "a rectification deadline is counted in days");
+                self.err(
+                    "E0104",
+                    d.span,
+                    "a rectification deadline is counted in days",
+                );
                 d.amount * 30
             }
             DurationUnit::Years => {
-                self.err("E0104", d.span, "a rectification deadline is counted in days");
+                self.err(
+                    "E0104",
+                    d.span,
+                    "a rectification deadline is counted in days",
+                );
                 d.amount * 365
             }
         };
@@ -742,13 +921,19 @@ impl Builder {
     fn hazard(&mut self, p: Pair<'_, Rule>) -> Hazard {
         let full = span(&p);
         let mut it = kids(p).peekable();
-        let id = it.next().map(name).unwrap_or(Name { text: String::new(), span: full });
+        let id = it.next().map(name).unwrap_or(Name {
+            text: String::new(),
+            span: full,
+        });
         let level = match it.next().map(|l| l.as_str().to_string()).as_deref() {
             Some("major") => HazardLevel::Major,
             _ => HazardLevel::General,
         };
         let pending = it.next_if(|p| p.as_rule() == Rule::pending_flag).is_some();
-        let title = it.next().map(|t| self.text(t)).unwrap_or(Text { text: String::new(), span: full });
+        let title = it.next().map(|t| self.text(t)).unwrap_or(Text {
+            text: String::new(),
+            span: full,
+        });
         let mut h = Hazard {
             span: Span::new(full.start as usize, title.span.end as usize),
             id,
@@ -785,9 +970,23 @@ impl Builder {
     fn veto(&mut self, p: Pair<'_, Rule>) -> Veto {
         let full = span(&p);
         let mut it = kids(p);
-        let id = it.next().map(name).unwrap_or(Name { text: String::new(), span: full });
-        let title = it.next().map(|t| self.text(t)).unwrap_or(Text { text: String::new(), span: full });
-        let mut v = Veto { span: Span::new(full.start as usize, title.span.end as usize), id, title, clause: None, when: None, effect: None, local: None };
+        let id = it.next().map(name).unwrap_or(Name {
+            text: String::new(),
+            span: full,
+        });
+        let title = it.next().map(|t| self.text(t)).unwrap_or(Text {
+            text: String::new(),
+            span: full,
+        });
+        let mut v = Veto {
+            span: Span::new(full.start as usize, title.span.end as usize),
+            id,
+            title,
+            clause: None,
+            when: None,
+            effect: None,
+            local: None,
+        };
         for c in it {
             let csp = span(&c);
             match c.as_rule() {
@@ -799,7 +998,10 @@ impl Builder {
                         let eff = match e.as_rule() {
                             Rule::ineligible => VetoEffect::Ineligible,
                             Rule::terminate => VetoEffect::Terminate,
-                            _ => VetoEffect::Cap(kids(e).next().map(name).unwrap_or(Name { text: String::new(), span: csp })),
+                            _ => VetoEffect::Cap(kids(e).next().map(name).unwrap_or(Name {
+                                text: String::new(),
+                                span: csp,
+                            })),
                         };
                         (eff, csp)
                     })
@@ -813,8 +1015,14 @@ impl Builder {
     fn grade(&mut self, p: Pair<'_, Rule>) -> Grade {
         let full = span(&p);
         let mut it = kids(p);
-        let id = it.next().map(name).unwrap_or(Name { text: String::new(), span: full });
-        let title = it.next().map(|t| self.text(t)).unwrap_or(Text { text: String::new(), span: full });
+        let id = it.next().map(name).unwrap_or(Name {
+            text: String::new(),
+            span: full,
+        });
+        let title = it.next().map(|t| self.text(t)).unwrap_or(Text {
+            text: String::new(),
+            span: full,
+        });
         let mut conds = Vec::new();
         for c in it {
             let csp = span(&c);
@@ -843,14 +1051,33 @@ impl Builder {
                 _ => {}
             }
         }
-        Grade { span: Span::new(full.start as usize, title.span.end as usize), id, title, conds }
+        Grade {
+            span: Span::new(full.start as usize, title.span.end as usize),
+            id,
+            title,
+            conds,
+        }
     }
 
     fn override_block(&mut self, p: Pair<'_, Rule>) -> Override {
         let sp = span(&p);
         let mut it = kids(p);
-        let path = it.next().map(name).unwrap_or(Name { text: String::new(), span: sp });
-        let mut o = Override { path, max: None, score: None, when: None, clause: None, deadline: None, measure: None, party: None, department: None, span: sp };
+        let path = it.next().map(name).unwrap_or(Name {
+            text: String::new(),
+            span: sp,
+        });
+        let mut o = Override {
+            path,
+            max: None,
+            score: None,
+            when: None,
+            clause: None,
+            deadline: None,
+            measure: None,
+            party: None,
+            department: None,
+            span: sp,
+        };
         for c in it {
             match c.as_rule() {
                 Rule::max_points => o.max = kids(c).next().map(|n| self.num(n)),
@@ -878,7 +1105,12 @@ impl Builder {
             Rule::level_from => kids(bound).next().map(|n| self.num(n)),
             _ => None,
         };
-        Some(Level { id, title, from, span: sp })
+        Some(Level {
+            id,
+            title,
+            from,
+            span: sp,
+        })
     }
 
     fn literal(&mut self, p: Pair<'_, Rule>) -> Option<Literal> {
@@ -897,7 +1129,10 @@ impl Builder {
     fn test(&mut self, p: Pair<'_, Rule>) -> TestCase {
         let full = span(&p);
         let mut it = kids(p);
-        let name_t = it.next().map(|t| self.text(t)).unwrap_or(Text { text: String::new(), span: full });
+        let name_t = it.next().map(|t| self.text(t)).unwrap_or(Text {
+            text: String::new(),
+            span: full,
+        });
         let mut t = TestCase {
             span: Span::new(full.start as usize, name_t.span.end as usize),
             name: name_t,
@@ -918,7 +1153,16 @@ impl Builder {
                     }
                 }
                 Rule::given_stmt => {
-                    t.given = kids(c).next().map(|g| (if g.as_str() == "best" { Given::Best } else { Given::Worst }, csp));
+                    t.given = kids(c).next().map(|g| {
+                        (
+                            if g.as_str() == "best" {
+                                Given::Best
+                            } else {
+                                Given::Worst
+                            },
+                            csp,
+                        )
+                    });
                 }
                 Rule::test_facts | Rule::test_answers => {
                     let is_facts = c.as_rule() == Rule::test_facts;
@@ -926,7 +1170,11 @@ impl Builder {
                     while let (Some(k), Some(v)) = (ci.next(), ci.next()) {
                         let key = name(k);
                         if let Some(lit) = self.literal(v) {
-                            if is_facts { t.facts.push((key, lit)) } else { t.answers.push((key, lit)) }
+                            if is_facts {
+                                t.facts.push((key, lit))
+                            } else {
+                                t.answers.push((key, lit))
+                            }
                         }
                     }
                 }
@@ -1012,10 +1260,20 @@ impl Builder {
             .count();
         if ops > MAX_OPERATORS {
             self.diags.push(
-                Diagnostic::error("E0105", self.file, sp, format!("this expression has {ops} operators; at most {MAX_OPERATORS} are allowed"))
-                    .with_help("name parts of it with `let`"),
+                Diagnostic::error(
+                    "E0105",
+                    self.file,
+                    sp,
+                    format!(
+                        "this expression has {ops} operators; at most {MAX_OPERATORS} are allowed"
+                    ),
+                )
+                .with_help("name parts of it with `let`"),
             );
-            return Expr { kind: ExprKind::Bool(false), span: sp };
+            return Expr {
+                kind: ExprKind::Bool(false),
+                span: sp,
+            };
         }
         // The closures cannot borrow `self` mutably; diagnostics are collected on the side.
         let file = self.file;
@@ -1023,14 +1281,22 @@ impl Builder {
         let pratt = std::rc::Rc::clone(&self.pratt);
         let e = pratt
             .map_primary(|prim| {
-                let mut b = Builder { file, diags: Vec::new(), pratt: std::rc::Rc::clone(&pratt) };
+                let mut b = Builder {
+                    file,
+                    diags: Vec::new(),
+                    pratt: std::rc::Rc::clone(&pratt),
+                };
                 let e = b.operand(prim);
                 diags.borrow_mut().extend(b.diags);
                 e
             })
             .map_prefix(|op, rhs| {
                 let s = Span::new(op.as_span().start(), rhs.span.end as usize);
-                let kind = if op.as_rule() == Rule::op_not { ExprKind::Not(Box::new(rhs)) } else { ExprKind::Neg(Box::new(rhs)) };
+                let kind = if op.as_rule() == Rule::op_not {
+                    ExprKind::Not(Box::new(rhs))
+                } else {
+                    ExprKind::Neg(Box::new(rhs))
+                };
                 Expr { kind, span: s }
             })
             .map_infix(|lhs, op, rhs| {
@@ -1049,7 +1315,10 @@ impl Builder {
                     Rule::op_mul => BinOp::Mul,
                     _ => BinOp::Div,
                 };
-                Expr { kind: ExprKind::Binary(bop, Box::new(lhs), Box::new(rhs)), span: s }
+                Expr {
+                    kind: ExprKind::Binary(bop, Box::new(lhs), Box::new(rhs)),
+                    span: s,
+                }
             })
             .parse(p.into_inner());
         self.diags.extend(diags.into_inner());
@@ -1060,13 +1329,22 @@ impl Builder {
         let sp = span(&p);
         let kind = match p.as_rule() {
             Rule::paren => match kids(p).next() {
-                Some(e) => return Expr { span: sp, ..self.expr(e) },
+                Some(e) => {
+                    return Expr {
+                        span: sp,
+                        ..self.expr(e)
+                    };
+                }
                 None => ExprKind::Bool(false),
             },
             Rule::if_expr => {
                 let mut it = kids(p);
                 match (it.next(), it.next(), it.next()) {
-                    (Some(c), Some(a), Some(b)) => ExprKind::If(Box::new(self.expr(c)), Box::new(self.expr(a)), Box::new(self.expr(b))),
+                    (Some(c), Some(a), Some(b)) => ExprKind::If(
+                        Box::new(self.expr(c)),
+                        Box::new(self.expr(a)),
+                        Box::new(self.expr(b)),
+                    ),
                     _ => ExprKind::Bool(false),
                 }
             }
@@ -1085,7 +1363,14 @@ impl Builder {
                                 _ => {}
                             }
                         }
-                        MatchArm { keys, value: value.unwrap_or(Expr { kind: ExprKind::Bool(false), span: asp }), span: asp }
+                        MatchArm {
+                            keys,
+                            value: value.unwrap_or(Expr {
+                                kind: ExprKind::Bool(false),
+                                span: asp,
+                            }),
+                            span: asp,
+                        }
                     })
                     .collect();
                 match scrutinee {

@@ -3,7 +3,7 @@
 //! self-explaining JSON with one line per item citing the clause and the answer.
 
 use crate::date;
-use crate::eval::{GradeStatus, InputProblem, Input, Outcome, Status, Tri};
+use crate::eval::{GradeStatus, Input, InputProblem, Outcome, Status, Tri};
 use crate::ir::*;
 use crate::lower::{DEPARTMENTS, PARTIES};
 use crate::num::Num;
@@ -290,7 +290,10 @@ pub struct SamplingReport {
 }
 
 fn title_of(table: &[(&str, &str)], key: &str) -> String {
-    table.iter().find(|(k, _)| *k == key).map_or_else(String::new, |(_, t)| (*t).to_string())
+    table
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or_else(String::new, |(_, t)| (*t).to_string())
 }
 
 /// The answer as JSON, in the form the input uses.
@@ -300,7 +303,14 @@ pub fn answer_json(q: &Type, v: Value) -> serde_json::Value {
         Value::Bool(b) => json!(if b { "yes" } else { "no" }),
         Value::Num(n) => serde_json::to_value(n).unwrap_or(serde_json::Value::Null),
         Value::Key(k) => json!(q.options().get(k as usize).map_or("", |o| o.key.as_str())),
-        Value::Set(s) => json!(q.options().iter().enumerate().filter(|(i, _)| s & (1 << i) != 0).map(|(_, o)| o.key.as_str()).collect::<Vec<_>>()),
+        Value::Set(s) => json!(
+            q.options()
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| s & (1 << i) != 0)
+                .map(|(_, o)| o.key.as_str())
+                .collect::<Vec<_>>()
+        ),
         Value::Date(d) => json!(date::format(crate::ast::Date(d))),
         Value::Text => json!("(text)"),
         Value::Dur(_) | Value::Unknown => serde_json::Value::Null,
@@ -312,9 +322,18 @@ fn answer_words(q: &Type, v: Value) -> String {
         (_, Value::Bool(b)) => (if b { "yes" } else { "no" }).to_string(),
         (Type::Number { unit: Some(u), .. }, Value::Num(n)) => format!("{n} {u}"),
         (_, Value::Num(n)) => n.to_string(),
-        (_, Value::Key(k)) => q.options().get(k as usize).map_or_else(String::new, |o| format!("`{}` ({})", o.key, o.title)),
+        (_, Value::Key(k)) => q
+            .options()
+            .get(k as usize)
+            .map_or_else(String::new, |o| format!("`{}` ({})", o.key, o.title)),
         (_, Value::Set(s)) => {
-            let chosen: Vec<&str> = q.options().iter().enumerate().filter(|(i, _)| s & (1 << i) != 0).map(|(_, o)| o.key.as_str()).collect();
+            let chosen: Vec<&str> = q
+                .options()
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| s & (1 << i) != 0)
+                .map(|(_, o)| o.key.as_str())
+                .collect();
             format!("[{}]", chosen.join(", "))
         }
         (_, Value::Date(d)) => date::format(crate::ast::Date(d)),
@@ -330,7 +349,11 @@ pub fn report(c: &Compiled, input: &Input, o: &Outcome) -> Report {
     let mut items = Vec::new();
     let mut missing = Vec::new();
     for (i, n) in c.nodes.iter().enumerate() {
-        let no = o.nodes.get(i).copied().unwrap_or(crate::eval::NodeOutcome { status: Status::Missing, points: Num::ZERO, condition_unknown: false });
+        let no = o.nodes.get(i).copied().unwrap_or(crate::eval::NodeOutcome {
+            status: Status::Missing,
+            points: Num::ZERO,
+            condition_unknown: false,
+        });
         let Some(item) = &n.item else {
             sections.push(SectionReport {
                 path: n.path.clone(),
@@ -342,15 +365,27 @@ pub fn report(c: &Compiled, input: &Input, o: &Outcome) -> Report {
             continue;
         };
         let ans = input.answers.get(i).copied().flatten();
-        let clause = n.clause.as_deref().map_or_else(String::new, |c| format!("[{c}] "));
+        let clause = n
+            .clause
+            .as_deref()
+            .map_or_else(String::new, |c| format!("[{c}] "));
         let max = n.max.unwrap_or(Num::ZERO);
         let explanation = match no.status {
-            Status::NotApplicable => format!("{clause}not applicable (不参与评分): its condition does not hold"),
+            Status::NotApplicable => {
+                format!("{clause}not applicable (不参与评分): its condition does not hold")
+            }
             Status::Missing if ans.is_none() => {
                 missing.push(n.path.clone());
-                if standard { format!("{clause}no answer: scores 0 of {max}") } else { format!("{clause}no answer") }
+                if standard {
+                    format!("{clause}no answer: scores 0 of {max}")
+                } else {
+                    format!("{clause}no answer")
+                }
             }
-            Status::Missing => format!("{clause}answer {} but the score rule reads something missing: scores 0 of {max}", answer_words(&item.question, ans.unwrap_or(Value::Unknown))),
+            Status::Missing => format!(
+                "{clause}answer {} but the score rule reads something missing: scores 0 of {max}",
+                answer_words(&item.question, ans.unwrap_or(Value::Unknown))
+            ),
             Status::Scored => {
                 let a = answer_words(&item.question, ans.unwrap_or(Value::Unknown));
                 if !standard {
@@ -360,10 +395,16 @@ pub fn report(c: &Compiled, input: &Input, o: &Outcome) -> Report {
                         ScoreDef::YesNo => "yes scores full marks".to_string(),
                         ScoreDef::Options => "by the option's points".to_string(),
                         ScoreDef::Expr { .. } => "by the score rule".to_string(),
-                        ScoreDef::Deduct { .. } => format!("{max} less the deductions, not below 0"),
+                        ScoreDef::Deduct { .. } => {
+                            format!("{max} less the deductions, not below 0")
+                        }
                         ScoreDef::None => String::new(),
                     };
-                    let over = if n.overrides.is_empty() { String::new() } else { format!(" (overridden: {})", n.overrides.join("; ")) };
+                    let over = if n.overrides.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (overridden: {})", n.overrides.join("; "))
+                    };
                     format!("{clause}answer {a} → {} of {max}, {how}{over}", no.points)
                 }
             }
@@ -393,7 +434,13 @@ pub fn report(c: &Compiled, input: &Input, o: &Outcome) -> Report {
             description: hd.title.clone(),
             measure: hd.measure.clone(),
             deadline_days: hd.deadline_days,
-            deadline: input.as_of.map(|d| date::format(date::shift(d, hd.deadline_days, crate::ast::DurationUnit::Days))),
+            deadline: input.as_of.map(|d| {
+                date::format(date::shift(
+                    d,
+                    hd.deadline_days,
+                    crate::ast::DurationUnit::Days,
+                ))
+            }),
             party: hd.party.clone(),
             party_title: title_of(PARTIES, &hd.party),
             department: hd.department.clone(),
@@ -405,8 +452,17 @@ pub fn report(c: &Compiled, input: &Input, o: &Outcome) -> Report {
             overrides: hd.overrides.clone(),
         })
     };
-    let named_grade = |g: u16| c.grades.get(g as usize).map(|g| Named { id: g.id.clone(), title: g.title.clone() });
-    let (grade_reason, gap) = if standard { grade_reason_and_gap(c, o) } else { (None, None) };
+    let named_grade = |g: u16| {
+        c.grades.get(g as usize).map(|g| Named {
+            id: g.id.clone(),
+            title: g.title.clone(),
+        })
+    };
+    let (grade_reason, gap) = if standard {
+        grade_reason_and_gap(c, o)
+    } else {
+        (None, None)
+    };
     Report {
         ruleset: RulesetRef {
             id: c.id.clone(),
@@ -415,7 +471,11 @@ pub fn report(c: &Compiled, input: &Input, o: &Outcome) -> Report {
             kind: c.kind,
             hash: c.hash.clone(),
             engine: c.engine.clone(),
-            layers: c.layers.iter().map(|l| format!("{} {}", l.id, l.version)).collect(),
+            layers: c
+                .layers
+                .iter()
+                .map(|l| format!("{} {}", l.id, l.version))
+                .collect(),
         },
         as_of: input.as_of.map(date::format),
         total: standard.then_some(o.total),
@@ -435,62 +495,138 @@ pub fn report(c: &Compiled, input: &Input, o: &Outcome) -> Report {
                 effect: match v.effect {
                     Effect::Ineligible => "not eligible for grading (不予评定)".to_string(),
                     Effect::Terminate => "evaluation terminated (终止评定)".to_string(),
-                    Effect::Cap(g) => format!("grade capped at {}", c.grades.get(g as usize).map_or("?", |g| g.title.as_str())),
+                    Effect::Cap(g) => format!(
+                        "grade capped at {}",
+                        c.grades.get(g as usize).map_or("?", |g| g.title.as_str())
+                    ),
                 },
                 origin: v.origin.clone(),
             })
             .collect(),
-        undetermined_vetoes: o.undetermined_vetoes.iter().filter_map(|&v| c.vetoes.get(v as usize)).map(|v| v.id.clone()).collect(),
+        undetermined_vetoes: o
+            .undetermined_vetoes
+            .iter()
+            .filter_map(|&v| c.vetoes.get(v as usize))
+            .map(|v| v.id.clone())
+            .collect(),
         sections,
         items,
         missing_answers: missing,
         unmet_evidence: o
             .unmet_evidence
             .iter()
-            .filter_map(|&(i, need, got)| c.nodes.get(i as usize).map(|n| EvidenceGap { item: n.path.clone(), needed: need, given: got }))
+            .filter_map(|&(i, need, got)| {
+                c.nodes.get(i as usize).map(|n| EvidenceGap {
+                    item: n.path.clone(),
+                    needed: need,
+                    given: got,
+                })
+            })
             .collect(),
         hazards: o.hazards.iter().filter_map(hazard_report).collect(),
-        undetermined_hazards: o.undetermined_hazards.iter().filter_map(hazard_report).map(|h| h.id).collect(),
-        credit: o.credit.as_ref().zip(c.credit.as_ref()).map(|(cr, cd)| CreditReport {
-            score: cr.score,
-            level: cr.level.and_then(|l| cd.levels.get(l as usize)).map(|l| Named { id: l.id.clone(), title: l.title.clone() }),
-            events: cr
-                .contributions
-                .iter()
-                .filter_map(|(idx, pts, note)| {
-                    let (k, d, r) = input.events.get(*idx)?;
-                    let e = c.events.get(*k as usize)?;
-                    Some(CreditLine { kind: e.id.clone(), title: e.title.clone(), date: date::format(*d), reference: r.clone(), points: *pts, note: note.clone() })
-                })
-                .collect(),
-            blacklisted: cr.blacklisted,
-            grounds: cr
-                .grounds
-                .iter()
-                .filter_map(|&g| input.events.get(g).and_then(|(k, d, _)| c.events.get(*k as usize).map(|e| format!("{} ({})", e.title, date::format(*d)))))
-                .collect(),
-            since: cr.since.map(date::format),
-            earliest_removal: cr.earliest_removal.map(date::format),
-            ends: cr.ends.map(date::format),
-        }),
-        sampling: o.sampling.as_ref().zip(c.sampling.as_ref()).map(|(s, sd)| SamplingReport {
-            weight: s.weight,
-            reasons: s.weights.iter().filter_map(|&k| sd.weights.get(k)).map(|w| format!("{} ×{}", w.title, w.factor)).collect(),
-            always: s.always.iter().filter_map(|&k| sd.always.get(k)).map(|a| a.0.clone()).collect(),
-            cover: s.cover.iter().filter_map(|&k| sd.cover.get(k)).map(|cv| cv.title.clone()).collect(),
-        }),
+        undetermined_hazards: o
+            .undetermined_hazards
+            .iter()
+            .filter_map(hazard_report)
+            .map(|h| h.id)
+            .collect(),
+        credit: o
+            .credit
+            .as_ref()
+            .zip(c.credit.as_ref())
+            .map(|(cr, cd)| CreditReport {
+                score: cr.score,
+                level: cr
+                    .level
+                    .and_then(|l| cd.levels.get(l as usize))
+                    .map(|l| Named {
+                        id: l.id.clone(),
+                        title: l.title.clone(),
+                    }),
+                events: cr
+                    .contributions
+                    .iter()
+                    .filter_map(|(idx, pts, note)| {
+                        let (k, d, r) = input.events.get(*idx)?;
+                        let e = c.events.get(*k as usize)?;
+                        Some(CreditLine {
+                            kind: e.id.clone(),
+                            title: e.title.clone(),
+                            date: date::format(*d),
+                            reference: r.clone(),
+                            points: *pts,
+                            note: note.clone(),
+                        })
+                    })
+                    .collect(),
+                blacklisted: cr.blacklisted,
+                grounds: cr
+                    .grounds
+                    .iter()
+                    .filter_map(|&g| {
+                        input.events.get(g).and_then(|(k, d, _)| {
+                            c.events
+                                .get(*k as usize)
+                                .map(|e| format!("{} ({})", e.title, date::format(*d)))
+                        })
+                    })
+                    .collect(),
+                since: cr.since.map(date::format),
+                earliest_removal: cr.earliest_removal.map(date::format),
+                ends: cr.ends.map(date::format),
+            }),
+        sampling: o
+            .sampling
+            .as_ref()
+            .zip(c.sampling.as_ref())
+            .map(|(s, sd)| SamplingReport {
+                weight: s.weight,
+                reasons: s
+                    .weights
+                    .iter()
+                    .filter_map(|&k| sd.weights.get(k))
+                    .map(|w| format!("{} ×{}", w.title, w.factor))
+                    .collect(),
+                always: s
+                    .always
+                    .iter()
+                    .filter_map(|&k| sd.always.get(k))
+                    .map(|a| a.0.clone())
+                    .collect(),
+                cover: s
+                    .cover
+                    .iter()
+                    .filter_map(|&k| sd.cover.get(k))
+                    .map(|cv| cv.title.clone())
+                    .collect(),
+            }),
         input_problems: o.problems.clone(),
     }
 }
 
 fn describe_cond(c: &Compiled, o: &Outcome, cond: &GradeCondDef, r: Tri) -> String {
     match cond {
-        GradeCondDef::Total { min } => format!("total {} {} {min}", o.total, if r == Tri::Yes { "≥" } else { "<" }),
+        GradeCondDef::Total { min } => format!(
+            "total {} {} {min}",
+            o.total,
+            if r == Tri::Yes { "≥" } else { "<" }
+        ),
         GradeCondDef::Part { part, min, percent } => {
             let n = &c.nodes[*part as usize];
             let have = o.nodes.get(*part as usize).map_or(Num::ZERO, |x| x.points);
-            let pct = percent.map_or_else(String::new, |p| format!(" ({}% of {})", p.mul(Num::int(100)), n.max.unwrap_or(Num::ZERO)));
-            format!("part {} {} {have} {} {min}{pct}", n.path, n.title, if r == Tri::Yes { "≥" } else { "<" })
+            let pct = percent.map_or_else(String::new, |p| {
+                format!(
+                    " ({}% of {})",
+                    p.times(Num::int(100)),
+                    n.max.unwrap_or(Num::ZERO)
+                )
+            });
+            format!(
+                "part {} {} {have} {} {min}{pct}",
+                n.path,
+                n.title,
+                if r == Tri::Yes { "≥" } else { "<" }
+            )
         }
         GradeCondDef::Require { label, .. } => match r {
             Tri::Yes => format!("{label}: holds"),
@@ -504,13 +640,28 @@ fn grade_reason_and_gap(c: &Compiled, o: &Outcome) -> (Option<String>, Option<Ga
     let checks = |g: u16| o.grade_checks.iter().filter(move |(gg, _, _)| *gg == g);
     let reason = match o.status {
         GradeStatus::Ineligible | GradeStatus::Terminated => {
-            let names: Vec<&str> = o.vetoes.iter().filter_map(|&v| c.vetoes.get(v as usize)).map(|v| v.title.as_str()).collect();
+            let names: Vec<&str> = o
+                .vetoes
+                .iter()
+                .filter_map(|&v| c.vetoes.get(v as usize))
+                .map(|v| v.title.as_str())
+                .collect();
             Some(format!("no grade: {}", names.join("; ")))
         }
         _ => o.grade.and_then(|g| c.grades.get(g as usize)).map(|gd| {
             let g = o.grade.unwrap_or(0);
-            let conds: Vec<String> = checks(g).filter_map(|(_, k, r)| gd.conds.get(*k as usize).map(|cd| describe_cond(c, o, cd, *r))).collect();
-            let capped = if o.computed_grade != o.grade { " (capped by a veto)" } else { "" };
+            let conds: Vec<String> = checks(g)
+                .filter_map(|(_, k, r)| {
+                    gd.conds
+                        .get(*k as usize)
+                        .map(|cd| describe_cond(c, o, cd, *r))
+                })
+                .collect();
+            let capped = if o.computed_grade != o.grade {
+                " (capped by a veto)"
+            } else {
+                ""
+            };
             format!("{}{capped}: {}", gd.title, conds.join("; "))
         }),
     };
@@ -528,17 +679,25 @@ fn grade_reason_and_gap(c: &Compiled, o: &Outcome) -> (Option<String>, Option<Ga
     let mut total_short = Num::ZERO;
     let mut parts = Vec::new();
     for (_, k, r) in checks(next) {
-        let Some(cond) = gd.conds.get(*k as usize) else { continue };
+        let Some(cond) = gd.conds.get(*k as usize) else {
+            continue;
+        };
         if *r == Tri::Yes {
             continue;
         }
         failed.push(describe_cond(c, o, cond, *r));
         match cond {
-            GradeCondDef::Total { min } => total_short = min.sub(o.total),
+            GradeCondDef::Total { min } => total_short = min.minus(o.total),
             GradeCondDef::Part { part, min, .. } => {
                 let have = o.nodes.get(*part as usize).map_or(Num::ZERO, |x| x.points);
                 let n = &c.nodes[*part as usize];
-                parts.push(PartGap { part: n.path.clone(), title: n.title.clone(), points: have, needed: *min, short: min.sub(have) });
+                parts.push(PartGap {
+                    part: n.path.clone(),
+                    title: n.title.clone(),
+                    points: have,
+                    needed: *min,
+                    short: min.minus(have),
+                });
             }
             GradeCondDef::Require { .. } => {}
         }
@@ -549,7 +708,10 @@ fn grade_reason_and_gap(c: &Compiled, o: &Outcome) -> (Option<String>, Option<Ga
     }
     let cheapest = cheapest_fixes(c, o, &parts, total_short);
     let gap = Gap {
-        grade: Named { id: gd.id.clone(), title: gd.title.clone() },
+        grade: Named {
+            id: gd.id.clone(),
+            title: gd.title.clone(),
+        },
         first_failed: failed.first().cloned(),
         failed,
         total_short,
@@ -565,7 +727,7 @@ fn cheapest_fixes(c: &Compiled, o: &Outcome, parts: &[PartGap], total_short: Num
     let lost = |i: usize| -> Num {
         let max = c.nodes[i].max.unwrap_or(Num::ZERO);
         match o.nodes.get(i) {
-            Some(n) if n.status != Status::NotApplicable => max.sub(n.points),
+            Some(n) if n.status != Status::NotApplicable => max.minus(n.points),
             _ => Num::ZERO,
         }
     };
@@ -575,12 +737,16 @@ fn cheapest_fixes(c: &Compiled, o: &Outcome, parts: &[PartGap], total_short: Num
         }
         i
     };
-    let mut candidates: Vec<usize> = (0..c.nodes.len()).filter(|&i| c.nodes[i].item.is_some() && lost(i) > Num::ZERO).collect();
+    let mut candidates: Vec<usize> = (0..c.nodes.len())
+        .filter(|&i| c.nodes[i].item.is_some() && lost(i) > Num::ZERO)
+        .collect();
     candidates.sort_by(|&a, &b| lost(b).cmp(&lost(a)).then(a.cmp(&b)));
     let mut picked: Vec<usize> = Vec::new();
     let mut gained = Num::ZERO;
     for pg in parts {
-        let Some(pi) = c.node_index(&pg.part) else { continue };
+        let Some(pi) = c.node_index(&pg.part) else {
+            continue;
+        };
         let mut need = pg.short;
         for &i in &candidates {
             if need <= Num::ZERO {
@@ -588,19 +754,19 @@ fn cheapest_fixes(c: &Compiled, o: &Outcome, parts: &[PartGap], total_short: Num
             }
             if part_of(i) == pi && !picked.contains(&i) {
                 picked.push(i);
-                need = need.sub(lost(i));
-                gained = gained.add(lost(i));
+                need = need.minus(lost(i));
+                gained = gained.plus(lost(i));
             }
         }
     }
-    let mut need = total_short.sub(gained);
+    let mut need = total_short.minus(gained);
     for &i in &candidates {
         if need <= Num::ZERO {
             break;
         }
         if !picked.contains(&i) {
             picked.push(i);
-            need = need.sub(lost(i));
+            need = need.minus(lost(i));
         }
     }
     picked
@@ -608,7 +774,14 @@ fn cheapest_fixes(c: &Compiled, o: &Outcome, parts: &[PartGap], total_short: Num
         .map(|i| {
             let n = &c.nodes[i];
             let pts = o.nodes.get(i).map_or(Num::ZERO, |x| x.points);
-            Fix { item: n.path.clone(), title: n.title.clone(), clause: n.clause.clone(), points: pts, max: n.max.unwrap_or(Num::ZERO), gain: lost(i) }
+            Fix {
+                item: n.path.clone(),
+                title: n.title.clone(),
+                clause: n.clause.clone(),
+                points: pts,
+                max: n.max.unwrap_or(Num::ZERO),
+                gain: lost(i),
+            }
         })
         .collect()
 }

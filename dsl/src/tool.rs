@@ -56,7 +56,10 @@ fn expand(paths: &[PathBuf], errors: &mut Vec<String>) -> Vec<PathBuf> {
 pub fn load(paths: &[PathBuf]) -> (Library, Vec<usize>, Vec<String>) {
     let mut errors = Vec::new();
     let targets = expand(paths, &mut errors);
-    let mut dirs: Vec<PathBuf> = targets.iter().filter_map(|t| t.parent().map(Path::to_path_buf)).collect();
+    let mut dirs: Vec<PathBuf> = targets
+        .iter()
+        .filter_map(|t| t.parent().map(Path::to_path_buf))
+        .collect();
     dirs.sort();
     dirs.dedup();
     let mut siblings = expand(&dirs, &mut Vec::new());
@@ -96,7 +99,10 @@ pub fn check(paths: &[PathBuf]) -> Output {
             out.stderr.push('\n');
         }
     }
-    out.stdout.push_str(&format!("checked {} ruleset(s): {n_err} error(s), {n_warn} warning(s)\n", targets.len()));
+    out.stdout.push_str(&format!(
+        "checked {} ruleset(s): {n_err} error(s), {n_warn} warning(s)\n",
+        targets.len()
+    ));
     out.code = if !errors.is_empty() {
         2
     } else if n_err > 0 || targets.is_empty() {
@@ -125,11 +131,13 @@ pub fn test(paths: &[PathBuf]) -> Output {
                 out.stderr.push_str(&d.render(&lib.sources));
                 out.stderr.push('\n');
             }
-            out.stdout.push_str(&format!("{path}: does not compile, tests not run\n"));
+            out.stdout
+                .push_str(&format!("{path}: does not compile, tests not run\n"));
             continue;
         };
         let (results, cov) = testing::run(ast, &c);
-        out.stdout.push_str(&format!("{path} ({} {}):\n", c.kind.keyword(), c.id));
+        out.stdout
+            .push_str(&format!("{path} ({} {}):\n", c.kind.keyword(), c.id));
         for r in &results {
             let (line, _) = crate::diag::line_col(&lib.sources[t].text, r.span.start as usize);
             if r.failures.is_empty() {
@@ -137,7 +145,8 @@ pub fn test(paths: &[PathBuf]) -> Output {
                 out.stdout.push_str(&format!("  test {} ... ok\n", r.name));
             } else {
                 failed += 1;
-                out.stdout.push_str(&format!("  test {} ... FAILED ({path}:{line})\n", r.name));
+                out.stdout
+                    .push_str(&format!("  test {} ... FAILED ({path}:{line})\n", r.name));
                 for f in &r.failures {
                     out.stdout.push_str(&format!("      {f}\n"));
                 }
@@ -150,9 +159,11 @@ pub fn test(paths: &[PathBuf]) -> Output {
         full &= cov.is_full();
     }
     if broken > 0 {
-        out.stdout.push_str(&format!("{broken} ruleset(s) did not compile\n"));
+        out.stdout
+            .push_str(&format!("{broken} ruleset(s) did not compile\n"));
     }
-    out.stdout.push_str(&format!("{passed} passed, {failed} failed\n"));
+    out.stdout
+        .push_str(&format!("{passed} passed, {failed} failed\n"));
     out.code = if !errors.is_empty() {
         2
     } else if failed > 0 || broken > 0 || targets.is_empty() {
@@ -171,7 +182,8 @@ pub fn score(ruleset: &Path, input: &RawInput) -> Output {
     if !errors.is_empty() || targets.len() != 1 {
         out.stderr = errors.iter().map(|e| format!("error: {e}\n")).collect();
         if targets.len() > 1 {
-            out.stderr.push_str("error: give exactly one ruleset file to score\n");
+            out.stderr
+                .push_str("error: give exactly one ruleset file to score\n");
         }
         out.code = 2;
         return out;

@@ -16,7 +16,11 @@ fn shipped_rulesets_check_clean() {
     }
     let out = tool::check(&[dir]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert!(!out.stderr.contains("warning"), "warnings in shipped rulesets:\n{}", out.stderr);
+    assert!(
+        !out.stderr.contains("warning"),
+        "warnings in shipped rulesets:\n{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -27,5 +31,9 @@ fn shipped_ruleset_tests_pass_with_full_coverage() {
     }
     let out = tool::test(&[dir]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert!(!out.stdout.contains("not covered"), "coverage gaps:\n{}", out.stdout);
+    assert!(
+        !out.stdout.contains("not covered"),
+        "coverage gaps:\n{}",
+        out.stdout
+    );
 }

@@ -18,9 +18,17 @@ fn subset(expected: &Value, actual: &Value, at: &str) -> Result<(), String> {
         }
         (Value::Array(e), Value::Array(a)) => {
             if e.len() != a.len() {
-                return Err(format!("{at}: expected {} elements, got {}: {}", e.len(), a.len(), serde_json::to_string_pretty(actual).unwrap_or_default()));
+                return Err(format!(
+                    "{at}: expected {} elements, got {}: {}",
+                    e.len(),
+                    a.len(),
+                    serde_json::to_string_pretty(actual).unwrap_or_default()
+                ));
             }
-            e.iter().zip(a).enumerate().try_for_each(|(i, (ev, av))| subset(ev, av, &format!("{at}[{i}]")))
+            e.iter()
+                .zip(a)
+                .enumerate()
+                .try_for_each(|(i, (ev, av))| subset(ev, av, &format!("{at}[{i}]")))
         }
         (Value::Number(e), Value::Number(a)) if e.as_f64() == a.as_f64() => Ok(()),
         (e, a) if e == a => Ok(()),
@@ -30,15 +38,20 @@ fn subset(expected: &Value, actual: &Value, at: &str) -> Result<(), String> {
 
 #[rstest]
 fn case(#[files("tests/eval/*.json")] path: PathBuf) {
-    let spec: Value = serde_json::from_slice(&std::fs::read(&path).expect("case")).expect("case json");
+    let spec: Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("case")).expect("case json");
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rulesets");
     let mut lib = Library::new();
     for f in spec["rulesets"].as_array().expect("rulesets") {
         let name = f.as_str().expect("name");
         lib.add(name, &std::fs::read(dir.join(name)).expect("ruleset"));
     }
-    let comp = lib.compile(spec["compile"].as_str().expect("compile")).expect("ruleset id");
-    let c = comp.compiled.unwrap_or_else(|| panic!("does not compile: {:?}", comp.diagnostics));
+    let comp = lib
+        .compile(spec["compile"].as_str().expect("compile"))
+        .expect("ruleset id");
+    let c = comp
+        .compiled
+        .unwrap_or_else(|| panic!("does not compile: {:?}", comp.diagnostics));
     let raw: eval::RawInput = serde_json::from_value(spec["input"].clone()).expect("input");
     let input = c.bind(&raw);
     let outcome = eval::evaluate(&c, &input);
@@ -56,7 +69,10 @@ fn input_bound_to_another_ruleset_is_reported_not_panicked_on() {
         lib.add(name, &std::fs::read(dir.join(name)).expect("ruleset"));
     }
     let standard = lib.compile("mini").and_then(|c| c.compiled).expect("mini");
-    let checklist = lib.compile("fire_mini").and_then(|c| c.compiled).expect("fire_mini");
+    let checklist = lib
+        .compile("fire_mini")
+        .and_then(|c| c.compiled)
+        .expect("fire_mini");
     let wrong = checklist.bind(&eval::RawInput::default());
     let o = eval::evaluate(&standard, &wrong);
     assert_eq!(o.problems.len(), 1, "{:?}", o.problems);

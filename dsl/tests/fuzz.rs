@@ -21,21 +21,136 @@ impl Rng {
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
     fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
     }
 }
 
 const TOKENS: &[&str] = &[
-    "standard", "checklist", "credit", "sampling", "part", "group", "item", "ask", "when", "score", "deduct", "per",
-    "max", "clause", "hazard", "general", "major", "pending", "measure", "deadline", "party", "department",
-    "veto", "effect", "cap", "grades", "grade", "total", ">=", "each", "require", "facts", "let", "event",
-    "override", "extend", "extends", "test", "expect", "answers", "given", "best", "worst", "yes", "no", "and", "or",
-    "not", "if", "then", "else", "match", "=>", "_", "answer", "points(", "count(", "within(", "min(", "(", ")", "{",
-    "}", "[", "]", ":", ",", ".", "..", "\"", "\"标题\"", "#", "//", "\n", " ", "0", "1", "0.5", "-3", "99999999999999999",
-    "40%", "2026-01-01", "2026-02-30", "3 years", "yesno", "choice", "multi", "number", "count", "date", "text",
-    "range", "unit", "==", "!=", "<", "+", "-", "*", "/", "if_not_applicable", "rescale", "full", "zero", "immediately",
-    "days", "levels", "level", "otherwise", "blacklist", "ratio", "weight", "team", "recuse", "always", "cover",
-    "名称", "\u{3000}", "\u{feff}", "\\", "\\\"",
+    "standard",
+    "checklist",
+    "credit",
+    "sampling",
+    "part",
+    "group",
+    "item",
+    "ask",
+    "when",
+    "score",
+    "deduct",
+    "per",
+    "max",
+    "clause",
+    "hazard",
+    "general",
+    "major",
+    "pending",
+    "measure",
+    "deadline",
+    "party",
+    "department",
+    "veto",
+    "effect",
+    "cap",
+    "grades",
+    "grade",
+    "total",
+    ">=",
+    "each",
+    "require",
+    "facts",
+    "let",
+    "event",
+    "override",
+    "extend",
+    "extends",
+    "test",
+    "expect",
+    "answers",
+    "given",
+    "best",
+    "worst",
+    "yes",
+    "no",
+    "and",
+    "or",
+    "not",
+    "if",
+    "then",
+    "else",
+    "match",
+    "=>",
+    "_",
+    "answer",
+    "points(",
+    "count(",
+    "within(",
+    "min(",
+    "(",
+    ")",
+    "{",
+    "}",
+    "[",
+    "]",
+    ":",
+    ",",
+    ".",
+    "..",
+    "\"",
+    "\"标题\"",
+    "#",
+    "//",
+    "\n",
+    " ",
+    "0",
+    "1",
+    "0.5",
+    "-3",
+    "99999999999999999",
+    "40%",
+    "2026-01-01",
+    "2026-02-30",
+    "3 years",
+    "yesno",
+    "choice",
+    "multi",
+    "number",
+    "count",
+    "date",
+    "text",
+    "range",
+    "unit",
+    "==",
+    "!=",
+    "<",
+    "+",
+    "-",
+    "*",
+    "/",
+    "if_not_applicable",
+    "rescale",
+    "full",
+    "zero",
+    "immediately",
+    "days",
+    "levels",
+    "level",
+    "otherwise",
+    "blacklist",
+    "ratio",
+    "weight",
+    "team",
+    "recuse",
+    "always",
+    "cover",
+    "名称",
+    "\u{3000}",
+    "\u{feff}",
+    "\\",
+    "\\\"",
 ];
 
 fn corpus() -> Vec<String> {
@@ -110,7 +225,9 @@ fn swap_word(rng: &mut Rng, b: Vec<u8>) -> Vec<u8> {
         while i < bytes.len() {
             if bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' {
                 let s = i;
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'.') {
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'.')
+                {
                     i += 1;
                 }
                 v.push((s, i));
@@ -125,7 +242,10 @@ fn swap_word(rng: &mut Rng, b: Vec<u8>) -> Vec<u8> {
     }
     let (s, e) = words[rng.below(words.len())];
     let replacement = if text.as_bytes()[s].is_ascii_digit() {
-        ["0", "1", "2", "5", "10", "0.5", "0.25", "100", "1000", "-1", "99999"][rng.below(11)].to_string()
+        [
+            "0", "1", "2", "5", "10", "0.5", "0.25", "100", "1000", "-1", "99999",
+        ][rng.below(11)]
+        .to_string()
     } else {
         let (s2, e2) = words[rng.below(words.len())];
         text[s2..e2].to_string()
@@ -144,7 +264,12 @@ fn random_json(rng: &mut Rng) -> serde_json::Value {
         2 => json!(rng.below(600) as i64 - 100),
         3 => json!(["a", "b", "both", "yes"]),
         4 => json!("2026-01-01"),
-        5 => json!(["both", "site", "none", "full", "partial", "no", "clear", "blocked", "locked", "A", "C", "D"][rng.below(12)]),
+        5 => json!(
+            [
+                "both", "site", "none", "full", "partial", "no", "clear", "blocked", "locked", "A",
+                "C", "D"
+            ][rng.below(12)]
+        ),
         6 => json!(0.125),
         7 => json!(null),
         _ => json!({"nested": 1}),
@@ -164,7 +289,10 @@ fn run_case(bytes: &[u8], rng: &mut Rng) {
     if let Some(ast) = lib.ruleset(file) {
         let _ = caregrade_dsl::testing::run(ast, &c);
     }
-    let mut raw = eval::RawInput { as_of: Some(["2026-06-01", "bad", "1900-01-01"][rng.below(3)].into()), ..Default::default() };
+    let mut raw = eval::RawInput {
+        as_of: Some(["2026-06-01", "bad", "1900-01-01"][rng.below(3)].into()),
+        ..Default::default()
+    };
     for f in &c.facts {
         raw.facts.insert(f.id.clone(), random_json(rng));
     }
@@ -175,7 +303,16 @@ fn run_case(bytes: &[u8], rng: &mut Rng) {
         raw.photos.insert(n.path.clone(), rng.below(3) as u32);
     }
     for e in &c.events {
-        raw.events.push(eval::RawEvent { kind: e.id.clone(), date: format!("20{:02}-0{}-1{}", rng.below(40), 1 + rng.below(9), rng.below(10)), reference: None });
+        raw.events.push(eval::RawEvent {
+            kind: e.id.clone(),
+            date: format!(
+                "20{:02}-0{}-1{}",
+                rng.below(40),
+                1 + rng.below(9),
+                rng.below(10)
+            ),
+            reference: None,
+        });
     }
     let input = c.bind(&raw);
     let o = eval::evaluate(&c, &input);
@@ -184,22 +321,42 @@ fn run_case(bytes: &[u8], rng: &mut Rng) {
 
 #[test]
 fn pipeline_never_panics_on_mutated_sources() {
-    let secs: u64 = std::env::var("CAREGRADE_FUZZ_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
-    let seed0: u64 = std::env::var("CAREGRADE_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed);
+    let secs: u64 = std::env::var("CAREGRADE_FUZZ_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let seed0: u64 = std::env::var("CAREGRADE_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed);
     let corpus = corpus();
     let deadline = Instant::now() + Duration::from_secs(secs);
     let (mut cases, mut compiled) = (0u64, 0u64);
     while Instant::now() < deadline {
-        let seed = seed0.wrapping_add(cases).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let seed = seed0
+            .wrapping_add(cases)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            | 1;
         let mut rng = Rng(seed);
         let bytes = mutate(&mut rng, &corpus);
         let started = Instant::now();
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_case(&bytes, &mut rng)));
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_case(&bytes, &mut rng)));
         if let Err(e) = result {
-            let _ = std::fs::write(std::env::temp_dir().join("caregrade-fuzz-crash.rules"), &bytes);
-            panic!("seed {seed} panicked: {:?}; input saved to caregrade-fuzz-crash.rules", e.downcast_ref::<String>());
+            let _ = std::fs::write(
+                std::env::temp_dir().join("caregrade-fuzz-crash.rules"),
+                &bytes,
+            );
+            panic!(
+                "seed {seed} panicked: {:?}; input saved to caregrade-fuzz-crash.rules",
+                e.downcast_ref::<String>()
+            );
         }
-        assert!(started.elapsed() < Duration::from_secs(5), "seed {seed} took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "seed {seed} took {:?}",
+            started.elapsed()
+        );
         let mut lib = Library::new();
         lib.add("x", &bytes);
         compiled += u64::from(lib.compile_file(0).compiled.is_some());
