@@ -420,6 +420,7 @@ impl<'a> Printer<'a> {
     /// comment trailing it on its source line, if any. With `end` = `None` (the source place is
     /// unknown) comments are left for the next line.
     fn line(&mut self, text: &str, end: Option<usize>) {
+        let end = end.map(|e| self.trim_end(e));
         if let Some(end) = end {
             self.flush_before(end);
         }
@@ -436,6 +437,31 @@ impl<'a> Printer<'a> {
             self.trailing(end);
         }
         self.out.push('\n');
+    }
+
+    /// `end` moved back over whitespace and comments: a span that ends with an optional part
+    /// left out (`count range 0..`, `evidence photo`) takes the skipped space after it along.
+    fn trim_end(&self, mut end: usize) -> usize {
+        let b = self.src.as_bytes();
+        end = end.min(b.len());
+        while end > 0 {
+            let before = self.comments.partition_point(|c| c.start < end);
+            if let Some(c) = before
+                .checked_sub(1)
+                .map(|i| &self.comments[i])
+                .filter(|c| end <= c.end)
+            {
+                end = c.start;
+            } else if is_blank(b[end - 1]) && self.src.is_char_boundary(end) {
+                end -= 1;
+                while end > 0 && !self.src.is_char_boundary(end) {
+                    end -= 1;
+                }
+            } else {
+                break;
+            }
+        }
+        end
     }
 
     /// Appends the comment that follows `end` on the same source line with nothing but spaces
@@ -788,7 +814,10 @@ impl<'a> Printer<'a> {
         }
         if !it.methods.is_empty() {
             let ms: Vec<&str> = it.methods.iter().map(|m| method_word(*m)).collect();
-            self.line(&format!("method {}", ms.join(", ")), None);
+            let end = open
+                .zip(close)
+                .and_then(|(o, c)| method_end(self.src, o, c));
+            self.line(&format!("method {}", ms.join(", ")), end);
         }
         if let Some(w) = &it.when {
             self.expr_line("when ", w, "", w.span.end as usize);
@@ -1046,13 +1075,81 @@ impl<'a> Printer<'a> {
     }
 }
 
+fn is_ident_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+/// The end of the last `method a, b` statement between `open` and `close` (the AST keeps no
+/// place for it), found by reading the words outside strings and comments.
+fn method_end(src: &str, open: usize, close: usize) -> Option<usize> {
+    const METHODS: [&str; 4] = ["site", "records", "interview", "measure"];
+    let b = src.as_bytes();
+    let close = close.min(b.len());
+    let word_at = |i: usize| {
+        let end = b[i..close]
+            .iter()
+            .position(|&c| !is_ident_byte(c))
+            .map_or(close, |n| i + n);
+        (&src[i..end], end)
+    };
+    let skip_blank = |mut i: usize| {
+        while i < close && is_blank(b[i]) {
+            i += 1;
+        }
+        i
+    };
+    let mut found = None;
+    let mut i = open + 1;
+    while i < close {
+        if let Some(next) = skip_comment(b, i) {
+            i = next;
+            continue;
+        }
+        match b[i] {
+            b'"' => i = skip_string(b, i),
+            c if is_ident_byte(c) && (i == 0 || !is_ident_byte(b[i - 1])) => {
+                let (word, after) = word_at(i);
+                i = after;
+                if word != "method" {
+                    continue;
+                }
+                let mut end = None;
+                let mut j = skip_blank(after);
+                while j < close && is_ident_byte(b[j]) {
+                    let (m, after_m) = word_at(j);
+                    if !METHODS.contains(&m) {
+                        break;
+                    }
+                    end = Some(after_m);
+                    j = skip_blank(after_m);
+                    if b.get(j) != Some(&b',') {
+                        break;
+                    }
+                    j = skip_blank(j + 1);
+                }
+                if end.is_some() {
+                    found = end;
+                    i = j;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    found
+}
+
 /// The `{` just before `pos`, skipping whitespace and comments backwards.
 fn open_before(src: &str, comments: &[Comment], pos: usize) -> Option<usize> {
     let b = src.as_bytes();
     let mut i = pos.min(b.len());
     while i > 0 {
         i -= 1;
-        if let Some(c) = comments.iter().find(|c| c.start <= i && i < c.end) {
+        let before = comments.partition_point(|c| c.start <= i);
+        if let Some(c) = before
+            .checked_sub(1)
+            .map(|k| &comments[k])
+            .filter(|c| i < c.end)
+        {
             i = c.start;
             continue;
         }

@@ -273,3 +273,71 @@ fn identity_is_the_formatted_text() {
     assert!(lib.diagnostics_for(fa).is_empty());
     assert!(lib.ruleset(fa).is_some());
 }
+
+/// Source lines that end inside nothing: every line of the data files is a whole number of
+/// tokens (strings never span lines), so a comment can be appended to any of them.
+fn with_trailing_comments(src: &str) -> String {
+    src.lines()
+        .enumerate()
+        .map(|(i, l)| format!("{l} # 注释{i}\n"))
+        .collect()
+}
+
+fn with_own_line_comments(src: &str) -> String {
+    src.lines()
+        .enumerate()
+        .map(|(i, l)| format!("// 说明 {i}\n{l}\n"))
+        .collect()
+}
+
+/// The same source laid out badly: no indentation, odd spacing, CRLF line ends, blank lines.
+fn relaid(src: &str) -> String {
+    src.lines()
+        .enumerate()
+        .map(|(i, l)| {
+            format!(
+                "{}{}\r\n{}",
+                " ".repeat(i % 3 * 5),
+                l.trim(),
+                if i % 4 == 0 { "\r\n" } else { "" }
+            )
+        })
+        .collect()
+}
+
+#[rstest]
+#[case("national.rules")]
+#[case("checklist.rules")]
+#[case("credit.rules")]
+#[case("sampling.rules")]
+#[case("layered.rules")]
+#[case("messy.rules")]
+fn keeps_a_comment_on_every_line(#[case] name: &str) {
+    let src = with_trailing_comments(&data(name));
+    let out = check_properties(&src);
+    assert_eq!(comments(&out).len(), src.lines().count(), "{out}");
+}
+
+#[rstest]
+#[case("national.rules")]
+#[case("checklist.rules")]
+#[case("credit.rules")]
+#[case("sampling.rules")]
+#[case("layered.rules")]
+#[case("messy.rules")]
+fn keeps_a_comment_between_every_line(#[case] name: &str) {
+    let src = with_own_line_comments(&data(name));
+    check_properties(&src);
+}
+
+#[rstest]
+#[case("national.rules")]
+#[case("checklist.rules")]
+#[case("credit.rules")]
+#[case("sampling.rules")]
+#[case("layered.rules")]
+#[case("messy.rules")]
+fn layout_does_not_matter(#[case] name: &str) {
+    let src = data(name);
+    assert_eq!(check_properties(&relaid(&src)), format_src(&src));
+}
