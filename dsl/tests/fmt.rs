@@ -341,3 +341,40 @@ fn layout_does_not_matter(#[case] name: &str) {
     let src = data(name);
     assert_eq!(check_properties(&relaid(&src)), format_src(&src));
 }
+
+/// The realistic sources are also valid rulesets, and a ruleset's identity is the SHA-256 of
+/// its formatted text: a badly laid out copy compiles to the same hash.
+#[rstest]
+#[case("national.rules")]
+#[case("checklist.rules")]
+#[case("credit.rules")]
+#[case("sampling.rules")]
+#[case("layered.rules")]
+fn identity_survives_relayout(#[case] name: &str) {
+    let src = data(name);
+    let mut lib = Library::new();
+    if name == "layered.rules" {
+        lib.add("national.rules", data("national.rules").as_bytes());
+    }
+    let file = lib.add(name, src.as_bytes());
+    let copy = lib.add("relaid.rules", relaid(&src).as_bytes());
+    let compile = |f: usize| {
+        let c = lib.compile_file(f);
+        let errors: Vec<String> = c
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.render(&lib.sources))
+            .collect();
+        c.compiled
+            .unwrap_or_else(|| panic!("{name} does not compile:\n{}", errors.join("\n")))
+    };
+    let (a, b) = (compile(file), compile(copy));
+    assert_eq!(a.hash, b.hash);
+    if name != "layered.rules" {
+        assert_eq!(
+            a.hash,
+            caregrade_dsl::sha256_hex(format_src(&src).as_bytes())
+        );
+    }
+}
