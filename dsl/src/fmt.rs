@@ -496,7 +496,18 @@ impl<'a> Printer<'a> {
         }
         self.indent = self.indent.saturating_sub(1);
         self.blank = false;
-        self.line("}", close.map(|c| c + 1));
+        if self.out.ends_with(" {\n") {
+            // Nothing inside: `header {}` on one line.
+            self.out.pop();
+            self.out.push('}');
+            if let Some(c) = close {
+                let end = self.trim_end(c + 1);
+                self.trailing(end);
+            }
+            self.out.push('\n');
+        } else {
+            self.line("}", close.map(|c| c + 1));
+        }
     }
 
     /// The `{` of a block whose header ends at `from`, and its matching `}`.

@@ -148,7 +148,7 @@ fn snapshot_of_a_messy_source() {
 
 /// Small sources that each exercise one layout decision.
 #[rstest]
-#[case::minimal("standard s \"标\" {}", "standard s \"标\" {\n}\n")]
+#[case::minimal("standard s \"标\" {}", "standard s \"标\" {}\n")]
 #[case::numbers(
     "standard s \"t\" { max 2.50 let r \"比\" = 40.0% + 0.5 * 2 let d \"期\" = as_of - 3 months }",
     "standard s \"t\" {\n    max 2.5\n    let r \"比\" = 40% + 0.5 * 2\n    let d \"期\" = as_of - 3 months\n}\n"
@@ -377,4 +377,35 @@ fn identity_survives_relayout(#[case] name: &str) {
             caregrade_dsl::sha256_hex(format_src(&src).as_bytes())
         );
     }
+}
+
+/// Comments in awkward places: all kept, and the result is stable.
+#[rstest]
+#[case::test_maps(
+    "standard s \"t\" {\n test \"x\" { # a\n facts { # b\n a = 1 # c\n } # d\n facts { b = 2 } # e\n expect total == 1 # f\n }\n}"
+)]
+#[case::inside_match(
+    "standard s \"t\" {\n let x \"x\" = match k { # m\n a => 1, # one\n _ => 0 # other\n } # after\n}"
+)]
+#[case::inside_headers(
+    "standard s \"t\" {\n part p # c\n \"部分\" max 2 # d\n { # e\n item i # f\n \"项\" max 2 { } }\n}"
+)]
+#[case::before_option_brace(
+    "standard s \"t\" {\n facts {\n k \"类\": choice # c\n { a \"甲\" b \"乙\" }\n }\n}"
+)]
+#[case::inside_list("standard s \"t\" {\n test \"x\" { answers { a.b = [x, # c\n y] } }\n}")]
+#[case::empty_blocks(
+    "credit c \"t\" {\n levels { # l\n }\n event e \"事件\" { # x\n }\n blacklist { // b\n }\n}"
+)]
+#[case::between_methods(
+    "standard s \"t\" {\n part p \"p\" max 1 { item i \"i\" max 1 {\n method site, # c\n records\n ask yesno # q\n score 1 } }\n}"
+)]
+#[case::crlf("standard s \"t\" { # a\r\n    version \"1\" # b\r\n    // c\r\n}\r\n# d\r\n")]
+#[case::hash_in_strings("standard s \"#不是注释\" { version \"// 也不是\" # 是注释\n}")]
+#[case::comment_only_lines_at_end("standard s \"t\" {\n version \"1\"\n}\n\n# one\n\n// two\n")]
+#[case::deep_if(
+    "standard s \"t\" {\n let x \"x\" = if a # c\n then if b then 1 else 2 # d\n else 3\n}"
+)]
+fn awkward_comments(#[case] src: &str) {
+    check_properties(src);
 }
