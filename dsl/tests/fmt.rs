@@ -409,3 +409,124 @@ fn identity_survives_relayout(#[case] name: &str) {
 fn awkward_comments(#[case] src: &str) {
     check_properties(src);
 }
+
+// ───────────────────────────── generated expressions ─────────────────────────────
+
+/// A small deterministic generator (xorshift), so that failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+fn e(kind: ast::ExprKind) -> ast::Expr {
+    ast::Expr {
+        kind,
+        span: caregrade_dsl::diag::Span::default(),
+    }
+}
+
+fn nm(text: &str) -> ast::Name {
+    ast::Name {
+        text: text.into(),
+        span: caregrade_dsl::diag::Span::default(),
+    }
+}
+
+fn gen_expr(r: &mut Rng, depth: u32) -> ast::Expr {
+    use ast::{BinOp::*, ExprKind as K};
+    use caregrade_dsl::num::Num;
+    let leaf = depth == 0 || r.below(4) == 0;
+    if leaf {
+        return e(match r.below(9) {
+            0 => K::Num(Num::from_raw(r.below(100_000) as i64)),
+            1 => K::Percent(Num::from_raw(r.below(10_000) as i64)),
+            2 => K::Bool(r.below(2) == 0),
+            3 => K::Answer,
+            4 => K::Total,
+            5 => K::Text("文本\"x\"".into()),
+            6 => K::Ref(ast::RefFn::Points, nm("a.b")),
+            7 => K::Duration(ast::Duration {
+                amount: 1 + r.below(5) as i64,
+                unit: ast::DurationUnit::Months,
+                span: Default::default(),
+            }),
+            _ => K::Name(["a", "b", "beds", "x_1"][r.below(4) as usize].into()),
+        });
+    }
+    let mut sub = |r: &mut Rng| Box::new(gen_expr(r, depth - 1));
+    e(match r.below(8) {
+        0 => K::Not(sub(r)),
+        1 => K::Neg(sub(r)),
+        2 => K::If(sub(r), sub(r), sub(r)),
+        3 => K::Match(
+            sub(r),
+            vec![
+                ast::MatchArm {
+                    keys: vec![nm("k1"), nm("k2")],
+                    value: gen_expr(r, depth - 1),
+                    span: Default::default(),
+                },
+                ast::MatchArm {
+                    keys: vec![],
+                    value: gen_expr(r, depth - 1),
+                    span: Default::default(),
+                },
+            ],
+        ),
+        4 => K::Call(
+            nm("min"),
+            vec![gen_expr(r, depth - 1), gen_expr(r, depth - 1)],
+        ),
+        5 => K::Agg(ast::AggFn::Count, nm("fire.duty"), sub(r)),
+        _ => {
+            let op = [Or, And, Eq, Ne, Lt, Le, Gt, Ge, Add, Sub, Mul, Div][r.below(12) as usize];
+            K::Binary(op, sub(r), sub(r))
+        }
+    })
+}
+
+/// Any expression tree prints with parentheses enough to parse back to the same tree, however
+/// its operators nest (precedence, left associativity, prefix operators, greedy `else`).
+#[test]
+fn generated_expressions_print_back_to_the_same_tree() {
+    let mut r = Rng(0x9E37_79B9_7F4A_7C15);
+    for case in 0..3000 {
+        let expr = gen_expr(&mut r, 1 + case % 5);
+        let ruleset = ast::Ruleset {
+            kind: ast::RulesetKind::Standard,
+            kind_span: Default::default(),
+            id: nm("s"),
+            title: ast::Text {
+                text: "t".into(),
+                span: Default::default(),
+            },
+            extends: None,
+            body: vec![ast::Stmt::Let(ast::LetDecl {
+                id: nm("x"),
+                title: ast::Text {
+                    text: "x".into(),
+                    span: Default::default(),
+                },
+                expr,
+            })],
+        };
+        let text = fmt::format("", &ruleset);
+        let back = parse_ok(&text);
+        assert_eq!(
+            span_free(&ruleset),
+            span_free(&back),
+            "case {case}:\n{text}"
+        );
+        assert_eq!(
+            fmt::format(&text, &back),
+            text,
+            "case {case} is not idempotent"
+        );
+    }
+}
