@@ -459,7 +459,7 @@ fn gen_expr(r: &mut Rng, depth: u32) -> ast::Expr {
             _ => K::Name(["a", "b", "beds", "x_1"][r.below(4) as usize].into()),
         });
     }
-    let mut sub = |r: &mut Rng| Box::new(gen_expr(r, depth - 1));
+    let sub = |r: &mut Rng| Box::new(gen_expr(r, depth - 1));
     e(match r.below(8) {
         0 => K::Not(sub(r)),
         1 => K::Neg(sub(r)),
