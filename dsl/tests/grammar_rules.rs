@@ -516,3 +516,52 @@ fn quirk_statement_keywords_have_no_word_boundary() {
         other => panic!("{other:?}"),
     }
 }
+
+/// QUIRK (ambiguity): `evidence photo N` takes an optional `when …`, so an item-level `when`
+/// statement written right after an `evidence` statement becomes the photo condition, and the
+/// item loses its applicability condition without any message. (The formatter prints an item's
+/// `when` before `ask`, so formatted sources are not affected.)
+#[test]
+fn quirk_item_when_after_evidence_is_taken_by_evidence() {
+    let text = "standard s \"t\" { part p \"p\" max 2 { item i \"项\" max 2 {\n    ask yesno\n    score 2\n    evidence photo 2\n    when big\n} } }";
+    let r = parse_file(text).expect("parses");
+    let ast::Stmt::Part(part) = &r.body[0] else {
+        panic!("a part")
+    };
+    let ast::Node::Item(item) = &part.children[0] else {
+        panic!("an item")
+    };
+    assert!(item.when.is_none(), "the item's own `when` is lost");
+    assert!(
+        item.evidence.as_ref().is_some_and(|e| e.when.is_some()),
+        "it became the photo condition"
+    );
+}
+
+/// QUIRK (ambiguity): `number unit? range?` ends with an optional part led by the plain word
+/// `unit`, so a fact named `unit` declared right after a number fact is read as that fact's
+/// unit, and the file does not parse. (`range` is safe: the range needs a number after it.)
+#[test]
+fn quirk_fact_named_unit_after_a_number_fact() {
+    assert!(
+        full_parse(
+            Rule::facts_block,
+            "facts { depth \"深度\": number unit \"单位\": text }"
+        )
+        .is_err()
+    );
+    assert!(
+        full_parse(
+            Rule::facts_block,
+            "facts { n \"数\": count range \"范围\": text }"
+        )
+        .is_ok()
+    );
+    assert!(
+        full_parse(
+            Rule::facts_block,
+            "facts { unit \"单位\": text depth \"深度\": number }"
+        )
+        .is_ok()
+    );
+}
