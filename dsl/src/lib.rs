@@ -14,6 +14,7 @@ pub mod ast;
 pub mod date;
 pub mod diag;
 pub mod eval;
+pub mod fmt;
 pub mod ir;
 pub mod lower;
 pub mod num;
@@ -213,6 +214,6 @@ impl Library {
 
 /// The canonical text of a source whose identity is hashed. Formatting is canonicalisation:
 /// two sources that format alike are the same ruleset.
-fn canonical(text: &str, _ruleset: &ast::Ruleset) -> String {
-    text.to_string()
+fn canonical(text: &str, ruleset: &ast::Ruleset) -> String {
+    fmt::format(text, ruleset)
 }

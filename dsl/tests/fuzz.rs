@@ -284,6 +284,13 @@ fn run_case(bytes: &[u8], rng: &mut Rng) {
         let _ = d.render(&lib.sources);
         let _ = d.located(&lib.sources);
     }
+    if let Some(ast) = lib.ruleset(file) {
+        // Formatting is idempotent on anything that parses.
+        let once = caregrade_dsl::fmt::format(&lib.sources[file].text, ast);
+        if let Ok(again) = caregrade_dsl::parse::parse(0, &once) {
+            assert_eq!(caregrade_dsl::fmt::format(&once, &again), once, "formatting is not idempotent");
+        }
+    }
     let Some(c) = comp.compiled else { return };
     let _ = serde_json::to_string(&c);
     if let Some(ast) = lib.ruleset(file) {
