@@ -30,6 +30,15 @@ pub enum RulesCommand {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Rewrite rules files in the canonical layout (comments kept); `--check` only reports.
+    Fmt {
+        /// Exit 1 if a file is not formatted, changing nothing.
+        #[arg(long)]
+        check: bool,
+        /// Files, or folders searched for `*.rules`.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
     /// Evaluate a ruleset on facts and answers; print the outcome as JSON.
     Score {
         /// The ruleset file (its base, if it extends one, is looked for beside it).
@@ -100,6 +109,13 @@ fn input_from(
     Ok(raw)
 }
 
+/// Replaces a file's contents without ever leaving it half written.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("rules.fmt-tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
+
 fn emit(out: Output) -> ExitCode {
     // A closed pipe (`| head`) is not an error worth a panic.
     let _ = std::io::stdout().write_all(out.stdout.as_bytes());
@@ -112,6 +128,7 @@ pub fn run(args: RulesArgs) -> ExitCode {
     match args.command {
         RulesCommand::Check { paths } => emit(tool::check(&paths)),
         RulesCommand::Test { paths } => emit(tool::test(&paths)),
+        RulesCommand::Fmt { check, paths } => emit(tool::fmt(&paths, check, write_atomically)),
         RulesCommand::Score {
             ruleset,
             facts,

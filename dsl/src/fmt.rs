@@ -845,7 +845,7 @@ impl<'a> Printer<'a> {
                 text.push_str(&format!(" {}", num_lit(&ev.min)));
             }
             match &ev.when {
-                Some(w) => self.expr_line(&format!("{text} when "), w, "", ev.span.end as usize),
+                Some(w) => self.expr_line(&format!("{text} if "), w, "", ev.span.end as usize),
                 None => self.line(&text, Some(ev.span.end as usize)),
             }
         }

@@ -208,7 +208,20 @@ pub fn describe_rule(rule: Rule) -> &'static str {
         | Rule::facts_block
         | Rule::let_decl
         | Rule::event_decl
-        | Rule::part => {
+        | Rule::part
+        | Rule::veto
+        | Rule::grades_block
+        | Rule::override_block
+        | Rule::extend_block
+        | Rule::base_stmt
+        | Rule::levels_block
+        | Rule::blacklist_block
+        | Rule::ratio_stmt
+        | Rule::weight_stmt
+        | Rule::team_stmt
+        | Rule::recuse_stmt
+        | Rule::always_stmt
+        | Rule::cover_stmt => {
             "a ruleset statement (`version`, `source`, `facts`, `let`, `event`, `part`, `veto`, `grades`, `test` …)"
         }
         Rule::fact_id => "a name",
@@ -254,7 +267,8 @@ pub fn describe_rule(rule: Rule) -> &'static str {
         | Rule::tag_stmt => {
             "a hazard statement (`when`, `measure`, `deadline`, `party`, `department`, …)"
         }
-        Rule::na_policy | Rule::na_rule => "`rescale`, `full` or `zero`",
+        Rule::na_policy => "`if_not_applicable`",
+        Rule::na_rule => "`rescale`, `full` or `zero`",
         Rule::veto_id => "a veto id",
         Rule::effect_stmt | Rule::ineligible | Rule::terminate | Rule::cap_grade => {
             "a veto effect (`ineligible`, `terminate` or `cap GRADE`)"
@@ -1120,7 +1134,7 @@ impl Builder {
             Rule::date => Literal::Date(self.date(inner), sp),
             Rule::boolean => Literal::Bool(matches!(inner.as_str(), "yes" | "true"), sp),
             Rule::list_literal => Literal::List(kids(inner).map(name).collect(), sp),
-            Rule::number => Literal::Num(self.num(inner)),
+            Rule::number | Rule::percent => Literal::Num(self.num(inner)),
             Rule::string => Literal::Text(self.text(inner)),
             _ => Literal::Key(name(inner)),
         })

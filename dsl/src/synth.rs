@@ -39,7 +39,7 @@ pub fn standard(parts: usize) -> (String, String) {
                     2 => {
                         let _ = writeln!(
                             s,
-                            "            item i{i} \"记录\" max 2 {{\n                clause \"{clause}\"\n                ask count range 0..10\n                deduct 0.5 per answer\n                evidence photo 1 when answer > 0\n            }}"
+                            "            item i{i} \"记录\" max 2 {{\n                clause \"{clause}\"\n                ask count range 0..10\n                deduct 0.5 per answer\n                evidence photo 1 if answer > 0\n            }}"
                         );
                         answers.push(format!("\"{path}\": 1"));
                     }

@@ -212,3 +212,75 @@ pub fn score(ruleset: &Path, input: &RawInput) -> Output {
     }
     out
 }
+
+/// `caregrade rules fmt [--check] PATH…`: formats every file. With `check`, changes nothing and
+/// exits 1 when a file is not formatted; otherwise hands each changed file's new text to `write`
+/// (the caller does the writing: this crate only reads).
+pub fn fmt(
+    paths: &[PathBuf],
+    check: bool,
+    mut write: impl FnMut(&Path, &str) -> std::io::Result<()>,
+) -> Output {
+    let mut out = Output::default();
+    let mut errors = Vec::new();
+    let files = expand(paths, &mut errors);
+    for e in &errors {
+        out.stderr.push_str(&format!("error: {e}\n"));
+    }
+    let (mut changed, mut broken) = (0usize, 0usize);
+    for path in &files {
+        let mut lib = Library::new();
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                errors.push(e.to_string());
+                out.stderr
+                    .push_str(&format!("error: {}: {e}\n", path.display()));
+                continue;
+            }
+        };
+        let file = lib.add(path.display().to_string(), &bytes);
+        let Some(ast) = lib.ruleset(file) else {
+            broken += 1;
+            for d in lib.diagnostics_for(file) {
+                out.stderr.push_str(&d.render(&lib.sources));
+                out.stderr.push('\n');
+            }
+            continue;
+        };
+        let text = &lib.sources[file].text;
+        let formatted = crate::fmt::format(text, ast);
+        if formatted == *text {
+            continue;
+        }
+        changed += 1;
+        if check {
+            out.stdout
+                .push_str(&format!("would reformat {}\n", path.display()));
+        } else if let Err(e) = write(path, &formatted) {
+            errors.push(e.to_string());
+            out.stderr
+                .push_str(&format!("error: {}: {e}\n", path.display()));
+        } else {
+            out.stdout
+                .push_str(&format!("formatted {}\n", path.display()));
+        }
+    }
+    let verb = if check {
+        "would be reformatted"
+    } else {
+        "reformatted"
+    };
+    out.stdout.push_str(&format!(
+        "{} file(s): {changed} {verb}, {broken} not parsed\n",
+        files.len()
+    ));
+    out.code = if !errors.is_empty() {
+        2
+    } else if broken > 0 || (check && changed > 0) {
+        1
+    } else {
+        0
+    };
+    out
+}

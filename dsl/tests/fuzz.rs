@@ -288,7 +288,11 @@ fn run_case(bytes: &[u8], rng: &mut Rng) {
         // Formatting is idempotent on anything that parses.
         let once = caregrade_dsl::fmt::format(&lib.sources[file].text, ast);
         if let Ok(again) = caregrade_dsl::parse::parse(0, &once) {
-            assert_eq!(caregrade_dsl::fmt::format(&once, &again), once, "formatting is not idempotent");
+            assert_eq!(
+                caregrade_dsl::fmt::format(&once, &again),
+                once,
+                "formatting is not idempotent"
+            );
         }
     }
     let Some(c) = comp.compiled else { return };

@@ -114,7 +114,7 @@ fn full_parse(rule: Rule, input: &str) -> Result<(), String> {
 #[case(Rule::na_rule, "full")]
 #[case(
     Rule::item,
-    "item i \"项\" max 2 { clause \"1\" method site, records local \"地方\" ask yesno when a score 2 evidence photo 2 when answer == no }"
+    "item i \"项\" max 2 { clause \"1\" method site, records local \"地方\" ask yesno when a score 2 evidence photo 2 if answer == no }"
 )]
 #[case(Rule::clause_stmt, "clause \"5.1.1\"")]
 #[case(Rule::method_stmt, "method site, interview")]
@@ -124,7 +124,7 @@ fn full_parse(rule: Rule, input: &str) -> Result<(), String> {
 #[case(Rule::when_stmt, "when has_kitchen and not recent")]
 #[case(Rule::score_stmt, "score if answer >= 4 then 3 else answer * 0.75")]
 #[case(Rule::deduct_stmt, "deduct 1 per answer")]
-#[case(Rule::evidence_stmt, "evidence photo 2 when answer == no")]
+#[case(Rule::evidence_stmt, "evidence photo 2 if answer == no")]
 #[case(Rule::evidence_stmt, "evidence photo")]
 // ── hazards ──
 #[case(
@@ -228,6 +228,7 @@ fn full_parse(rule: Rule, input: &str) -> Result<(), String> {
 #[case(Rule::literal, "yes")]
 #[case(Rule::literal, "[a, b]")]
 #[case(Rule::literal, "-3.5")]
+#[case(Rule::literal, "40%")]
 #[case(Rule::literal, "\"文本\"")]
 #[case(Rule::literal, "public")]
 #[case(Rule::list_literal, "[written, posted]")]
@@ -366,7 +367,7 @@ fn accepts_before_lookahead(#[case] rule: Rule, #[case] input: &str, #[case] con
 #[case(Rule::recuse_stmt, "recuse same_street")]
 #[case(Rule::test_block, "test t { }")]
 #[case(Rule::given_stmt, "given average")]
-#[case(Rule::literal, "40%")]
+#[case(Rule::literal, "40 %%")]
 #[case(Rule::list_literal, "[a b]")]
 #[case(Rule::expect_stmt, "expect total = 1")]
 #[case(Rule::expect_stmt, "expect grade g5")]
@@ -493,14 +494,12 @@ fn syntax_errors_read_as_words(#[case] text: &str, #[case] words: &[&str]) {
 
 // ───────────────────────────── grammar quirks found while writing these tests ─────────────────────────────
 
-/// QUIRK: `wildcard = { "_" }` has no word boundary, and the arm tries it before
-/// `option_key`; an option key that starts with `_` can never be matched on (`_foo => 1` is
-/// read as `_` followed by garbage), although `option_key` itself accepts `_foo`.
+/// Fixed: the wildcard has a word boundary, so option keys may start with `_`.
 #[test]
-fn quirk_wildcard_swallows_underscore_option_keys() {
+fn underscore_option_keys_can_be_matched() {
     assert!(full_parse(Rule::option_key, "_foo").is_ok());
-    assert!(full_parse(Rule::match_arm, "_foo => 1").is_err());
-    assert!(full_parse(Rule::match_expr, "match answer { _foo => 1, _ => 0 }").is_err());
+    assert!(full_parse(Rule::match_arm, "_foo => 1").is_ok());
+    assert!(full_parse(Rule::match_expr, "match answer { _foo => 1, _ => 0 }").is_ok());
 }
 
 /// QUIRK: statement keywords written as plain strings (`"let"`, `"item"`, `"score"` …) have no
@@ -517,12 +516,10 @@ fn quirk_statement_keywords_have_no_word_boundary() {
     }
 }
 
-/// QUIRK (ambiguity): `evidence photo N` takes an optional `when …`, so an item-level `when`
-/// statement written right after an `evidence` statement becomes the photo condition, and the
-/// item loses its applicability condition without any message. (The formatter prints an item's
-/// `when` before `ask`, so formatted sources are not affected.)
+/// Fixed: the photo condition is written `if …`, so an item-level `when` on the next line stays
+/// the item's own condition.
 #[test]
-fn quirk_item_when_after_evidence_is_taken_by_evidence() {
+fn item_when_after_evidence_stays_the_items_condition() {
     let text = "standard s \"t\" { part p \"p\" max 2 { item i \"项\" max 2 {\n    ask yesno\n    score 2\n    evidence photo 2\n    when big\n} } }";
     let r = parse_file(text).expect("parses");
     let ast::Stmt::Part(part) = &r.body[0] else {
@@ -531,18 +528,17 @@ fn quirk_item_when_after_evidence_is_taken_by_evidence() {
     let ast::Node::Item(item) = &part.children[0] else {
         panic!("an item")
     };
-    assert!(item.when.is_none(), "the item's own `when` is lost");
+    assert!(item.when.is_some(), "the item keeps its `when`");
     assert!(
-        item.evidence.as_ref().is_some_and(|e| e.when.is_some()),
-        "it became the photo condition"
+        item.evidence.as_ref().is_some_and(|e| e.when.is_none()),
+        "photos are always required"
     );
+    assert!(full_parse(Rule::evidence_stmt, "evidence photo 2 if answer == no").is_ok());
 }
 
-/// QUIRK (ambiguity): `number unit? range?` ends with an optional part led by the plain word
-/// `unit`, so a fact named `unit` declared right after a number fact is read as that fact's
-/// unit, and the file does not parse. (`range` is safe: the range needs a number after it.)
+/// Fixed: `unit` and `range` cannot name a fact (they would be read as part of a number type).
 #[test]
-fn quirk_fact_named_unit_after_a_number_fact() {
+fn facts_cannot_be_named_unit_or_range() {
     assert!(
         full_parse(
             Rule::facts_block,
@@ -550,17 +546,11 @@ fn quirk_fact_named_unit_after_a_number_fact() {
         )
         .is_err()
     );
+    assert!(full_parse(Rule::facts_block, "facts { unit \"单位\": text }").is_err());
     assert!(
         full_parse(
             Rule::facts_block,
-            "facts { n \"数\": count range \"范围\": text }"
-        )
-        .is_ok()
-    );
-    assert!(
-        full_parse(
-            Rule::facts_block,
-            "facts { unit \"单位\": text depth \"深度\": number }"
+            "facts { units \"单位\": text depth \"深度\": number unit \"m\" }"
         )
         .is_ok()
     );

@@ -111,3 +111,28 @@ fn tempdir() -> PathBuf {
     std::fs::create_dir_all(&d).expect("temp dir");
     d
 }
+
+#[test]
+fn fmt_check_reports_and_fmt_rewrites_idempotently() {
+    let dir = tempdir().join("fmt");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("messy.rules");
+    std::fs::write(&path, "checklist   c \"检查\" {version \"1\"\n# 注释\npart p \"P\" { item i \"I\" { clause \"1\" ask yesno } } }\n").expect("write");
+    let check = tool::fmt(std::slice::from_ref(&path), true, |_, _| {
+        panic!("--check must not write")
+    });
+    assert_eq!(check.code, 1);
+    assert!(check.stdout.contains("would reformat"), "{}", check.stdout);
+    let mut written = String::new();
+    let run = tool::fmt(std::slice::from_ref(&path), false, |_, text| {
+        written = text.to_string();
+        Ok(())
+    });
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(written.contains("# 注释"), "comments are kept:\n{written}");
+    std::fs::write(&path, &written).expect("write");
+    let again = tool::fmt(std::slice::from_ref(&path), true, |_, _| {
+        panic!("already formatted")
+    });
+    assert_eq!(again.code, 0, "{}", again.stdout);
+}
