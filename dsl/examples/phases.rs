@@ -13,6 +13,14 @@ fn main() {
         }
         return;
     }
+    if std::env::args().any(|a| a == "fmt-only") {
+        if let Some(ast) = parse::parse_file(0, &src).ruleset {
+            for _ in 0..5 {
+                std::hint::black_box(caregrade_dsl::fmt::format(&src, &ast));
+            }
+        }
+        return;
+    }
     if std::env::args().any(|a| a == "eval-only") {
         let (_, input) = synth::standard(10);
         let mut lib = Library::new();
@@ -44,6 +52,16 @@ fn main() {
         "pest alone {:.2} ms",
         t.elapsed().as_secs_f64() * 1000.0 / f64::from(n)
     );
+    if let Some(ast) = parse::parse_file(0, &src).ruleset {
+        let t = Instant::now();
+        for _ in 0..n {
+            let _ = caregrade_dsl::fmt::format(&src, &ast);
+        }
+        println!(
+            "format {:.2} ms",
+            t.elapsed().as_secs_f64() * 1000.0 / f64::from(n)
+        );
+    }
     let t = Instant::now();
     for _ in 0..n {
         let _ = caregrade_dsl::sha256_hex(src.as_bytes());

@@ -98,35 +98,6 @@ fn find_open(text: &str, from: usize) -> Option<usize> {
     None
 }
 
-/// The `}` matching the `{` at `open`, outside strings and comments.
-fn matching_close(text: &str, open: usize) -> Option<usize> {
-    let b = text.as_bytes();
-    let mut depth = 0usize;
-    let mut i = open;
-    while i < b.len() {
-        if let Some(next) = skip_comment(b, i) {
-            i = next;
-            continue;
-        }
-        match b[i] {
-            b'{' => depth += 1,
-            b'}' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            b'"' => {
-                i = skip_string(b, i);
-                continue;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
-}
-
 /// Whether `c` is a whitespace byte of the grammar, or part of a non-ASCII character (the only
 /// non-ASCII characters allowed between tokens are the ideographic space and the BOM).
 fn is_blank(c: u8) -> bool {
@@ -360,6 +331,41 @@ struct Printer<'a> {
     indent: usize,
     /// A blank line is wanted before the next line printed (unless at the start of a block).
     blank: bool,
+    /// Every `{` outside strings and comments with its matching `}`, sorted by position: found
+    /// in one pass, because searching per block made formatting quadratic in nesting depth.
+    pairs: Vec<(usize, Option<usize>)>,
+}
+
+/// All brace pairs of `text` outside strings and comments, sorted by the opening brace.
+fn brace_pairs(text: &str) -> Vec<(usize, Option<usize>)> {
+    let b = text.as_bytes();
+    let mut pairs: Vec<(usize, Option<usize>)> = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if let Some(next) = skip_comment(b, i) {
+            i = next;
+            continue;
+        }
+        match b[i] {
+            b'{' => {
+                open.push(pairs.len());
+                pairs.push((i, None));
+            }
+            b'}' => {
+                if let Some(k) = open.pop() {
+                    pairs[k].1 = Some(i);
+                }
+            }
+            b'"' => {
+                i = skip_string(b, i);
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    pairs
 }
 
 impl<'a> Printer<'a> {
@@ -367,6 +373,7 @@ impl<'a> Printer<'a> {
         Printer {
             src,
             comments: scan_comments(src),
+            pairs: brace_pairs(src),
             next: 0,
             out: String::new(),
             indent: 0,
@@ -512,9 +519,11 @@ impl<'a> Printer<'a> {
 
     /// The `{` of a block whose header ends at `from`, and its matching `}`.
     fn braces(&self, from: usize) -> (Option<usize>, Option<usize>) {
-        let open = find_open(self.src, from);
-        let close = open.and_then(|o| matching_close(self.src, o));
-        (open, close)
+        let k = self.pairs.partition_point(|p| p.0 < from);
+        match self.pairs.get(k) {
+            Some(&(open, close)) => (Some(open), close),
+            None => (None, None),
+        }
     }
 
     /// An expression statement `prefix expr suffix`, with matches broken when too wide.
