@@ -917,7 +917,19 @@ impl<'a> Lowerer<'a> {
                 current: None,
                 total: false,
             };
+            let before = self.diags.len();
             let c = self.bool_expr(&mut ctx, w, "a condition");
+            // `evidence photo 1 when answer == no` reads as a photo requirement followed by the
+            // item's own `when`; say how to write what was meant.
+            for d in &mut self.diags[before..] {
+                if d.code == "E0212" {
+                    d.help = Some(
+                        "an item's `when` decides whether it is asked, before any answer exists; \
+                         to require photos only for some answers write `evidence photo 1 if answer == no`"
+                            .into(),
+                    );
+                }
+            }
             self.check_truth(wf, w.span, &c, "this condition");
             self.nodes[i].when = Some(c);
             if self.kind == RulesetKind::Standard && self.effective_na(i).is_none() {
