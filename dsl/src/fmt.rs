@@ -1336,6 +1336,8 @@ mod tests {
     #[test]
     fn matches_braces_past_strings_and_comments() {
         let src = "x { \"}\" # }\n { } }";
-        assert_eq!(matching_close(src, 2), Some(src.len() - 1));
+        let pairs = brace_pairs(src);
+        assert_eq!(pairs[0], (2, Some(src.len() - 1)));
+        assert_eq!(pairs.len(), 2);
     }
 }

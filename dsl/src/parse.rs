@@ -772,9 +772,13 @@ impl Builder {
         Some(OptionDecl { key, title, points })
     }
 
-    fn section(&mut self, p: Pair<'_, Rule>, is_part: bool) -> Section {
-        let full = span(&p);
-        let mut it = kids(p).peekable();
+    /// The id and title that open a block. The grammar requires both; the placeholders only
+    /// keep the builder total.
+    fn id_and_title(
+        &mut self,
+        it: &mut pest::iterators::Pairs<'_, Rule>,
+        full: Span,
+    ) -> (Name, Text) {
         let id = it.next().map(name).unwrap_or(Name {
             text: String::new(),
             span: full,
@@ -783,6 +787,13 @@ impl Builder {
             text: String::new(),
             span: full,
         });
+        (id, title)
+    }
+
+    fn section(&mut self, p: Pair<'_, Rule>, is_part: bool) -> Section {
+        let full = span(&p);
+        let mut it = kids(p);
+        let (id, title) = self.id_and_title(&mut it, full);
         let mut s = Section {
             is_part,
             span: Span::new(full.start as usize, title.span.end as usize),
@@ -825,14 +836,7 @@ impl Builder {
     fn item(&mut self, p: Pair<'_, Rule>) -> Item {
         let full = span(&p);
         let mut it = kids(p);
-        let id = it.next().map(name).unwrap_or(Name {
-            text: String::new(),
-            span: full,
-        });
-        let title = it.next().map(|t| self.text(t)).unwrap_or(Text {
-            text: String::new(),
-            span: full,
-        });
+        let (id, title) = self.id_and_title(&mut it, full);
         let mut item = Item {
             span: Span::new(full.start as usize, title.span.end as usize),
             id,
@@ -984,14 +988,7 @@ impl Builder {
     fn veto(&mut self, p: Pair<'_, Rule>) -> Veto {
         let full = span(&p);
         let mut it = kids(p);
-        let id = it.next().map(name).unwrap_or(Name {
-            text: String::new(),
-            span: full,
-        });
-        let title = it.next().map(|t| self.text(t)).unwrap_or(Text {
-            text: String::new(),
-            span: full,
-        });
+        let (id, title) = self.id_and_title(&mut it, full);
         let mut v = Veto {
             span: Span::new(full.start as usize, title.span.end as usize),
             id,
@@ -1029,14 +1026,7 @@ impl Builder {
     fn grade(&mut self, p: Pair<'_, Rule>) -> Grade {
         let full = span(&p);
         let mut it = kids(p);
-        let id = it.next().map(name).unwrap_or(Name {
-            text: String::new(),
-            span: full,
-        });
-        let title = it.next().map(|t| self.text(t)).unwrap_or(Text {
-            text: String::new(),
-            span: full,
-        });
+        let (id, title) = self.id_and_title(&mut it, full);
         let mut conds = Vec::new();
         for c in it {
             let csp = span(&c);
