@@ -558,3 +558,141 @@ pub enum CExpr {
     /// Event count within a window.
     Within(u16, Dur),
 }
+
+impl Compiled {
+    /// Checks that every index in this compiled form is in range, so that evaluating a form read
+    /// back from storage or the network cannot panic. Forms produced by the compiler always pass.
+    pub fn validate(&self) -> Result<(), String> {
+        let nodes = self.nodes.len();
+        let node = |i: u32, what: &str| {
+            if (i as usize) < nodes {
+                Ok(())
+            } else {
+                Err(format!("{what} refers to node {i} of {nodes}"))
+            }
+        };
+        for (k, n) in self.nodes.iter().enumerate() {
+            if let Some(p) = n.parent {
+                node(p, "a parent")?;
+            }
+            for &c in &n.children {
+                node(c, "a child")?;
+            }
+            if let Some(w) = &n.when {
+                self.check_expr(w)?;
+            }
+            if let Some(it) = &n.item {
+                match &it.score {
+                    ScoreDef::Expr { expr } => self.check_expr(expr)?,
+                    ScoreDef::Deduct { per, count } => {
+                        self.check_expr(per)?;
+                        self.check_expr(count)?;
+                    }
+                    _ => {}
+                }
+                if let Some(e) = it.evidence.as_ref().and_then(|e| e.when.as_ref()) {
+                    self.check_expr(e)?;
+                }
+                for h in &it.hazards {
+                    if let Some(w) = &h.when {
+                        self.check_expr(w)?;
+                    }
+                }
+                if it.question.options().len() > 64 {
+                    return Err(format!("node {k} has more than 64 options"));
+                }
+            }
+        }
+        for s in &self.order {
+            match *s {
+                Step::Let(i) if (i as usize) >= self.lets.len() => {
+                    return Err(format!("step refers to let {i}"));
+                }
+                Step::Enter(i) | Step::Node(i) => node(i, "a step")?,
+                _ => {}
+            }
+        }
+        for l in &self.lets {
+            self.check_expr(&l.expr)?;
+        }
+        for v in &self.vetoes {
+            self.check_expr(&v.when)?;
+            if let Effect::Cap(g) = v.effect
+                && g as usize >= self.grades.len()
+            {
+                return Err(format!(
+                    "veto {} caps at grade {g} of {}",
+                    v.id,
+                    self.grades.len()
+                ));
+            }
+        }
+        for g in &self.grades {
+            for c in &g.conds {
+                match c {
+                    GradeCondDef::Part { part, .. } => node(*part, "a grade condition")?,
+                    GradeCondDef::Require { expr, .. } => self.check_expr(expr)?,
+                    GradeCondDef::Total { .. } => {}
+                }
+            }
+        }
+        if let Some(sp) = &self.sampling {
+            for w in &sp.weights {
+                self.check_expr(&w.when)?;
+            }
+            for (_, e) in &sp.always {
+                self.check_expr(e)?;
+            }
+            for c in &sp.cover {
+                self.check_expr(&c.when)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_expr(&self, e: &CExpr) -> Result<(), String> {
+        let nodes = self.nodes.len() as u32;
+        let bad = |what: &str, i: u32, n: usize| {
+            Err(format!("an expression refers to {what} {i} of {n}"))
+        };
+        match e {
+            CExpr::Fact(i) if *i as usize >= self.facts.len() => {
+                bad("fact", u32::from(*i), self.facts.len())
+            }
+            CExpr::Let(i) if *i as usize >= self.lets.len() => {
+                bad("let", u32::from(*i), self.lets.len())
+            }
+            CExpr::Answer(i) | CExpr::Answered(i) | CExpr::Points(i) if *i >= nodes => {
+                bad("node", *i, nodes as usize)
+            }
+            CExpr::Within(k, _) if *k as usize >= self.events.len() => {
+                bad("event", u32::from(*k), self.events.len())
+            }
+            CExpr::Not(x) | CExpr::Neg(x) => self.check_expr(x),
+            CExpr::Bin(_, a, b) => {
+                self.check_expr(a)?;
+                self.check_expr(b)
+            }
+            CExpr::If(a, b, c) => {
+                self.check_expr(a)?;
+                self.check_expr(b)?;
+                self.check_expr(c)
+            }
+            CExpr::Match(s, arms, d) => {
+                self.check_expr(s)?;
+                for (_, v) in arms {
+                    self.check_expr(v)?;
+                }
+                d.as_ref().map_or(Ok(()), |d| self.check_expr(d))
+            }
+            CExpr::Agg(_, items, body) => {
+                if let Some(i) = items.iter().find(|&&i| i >= nodes) {
+                    return bad("node", *i, nodes as usize);
+                }
+                self.check_expr(body)
+            }
+            CExpr::Call(_, args) => args.iter().try_for_each(|a| self.check_expr(a)),
+            _ => Ok(()),
+        }
+    }
+}

@@ -79,3 +79,29 @@ fn input_bound_to_another_ruleset_is_reported_not_panicked_on() {
     assert!(o.problems[0].reason.contains("different ruleset"));
     assert_eq!(o.total, caregrade_dsl::num::Num::ZERO);
 }
+
+#[test]
+fn a_tampered_compiled_form_is_refused_before_evaluation() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rulesets");
+    let mut lib = Library::new();
+    lib.add(
+        "mini_standard.rules",
+        &std::fs::read(dir.join("mini_standard.rules")).expect("ruleset"),
+    );
+    let c = lib.compile("mini").and_then(|c| c.compiled).expect("mini");
+    assert_eq!(c.validate(), Ok(()));
+    let mut json = serde_json::to_value(&c).expect("json");
+    json["nodes"][1]["parent"] = serde_json::json!(999);
+    let tampered: caregrade_dsl::ir::Compiled =
+        serde_json::from_value(json).expect("still well-formed JSON");
+    assert!(
+        tampered
+            .validate()
+            .expect_err("refused")
+            .contains("node 999")
+    );
+    let mut json = serde_json::to_value(&c).expect("json");
+    json["lets"][0]["expr"] = serde_json::json!({"fact": 77});
+    let tampered: caregrade_dsl::ir::Compiled = serde_json::from_value(json).expect("json");
+    assert!(tampered.validate().is_err());
+}
