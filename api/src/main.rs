@@ -2,25 +2,148 @@
 
 mod rules_cli;
 
+use caregrade::config::Config;
+use caregrade::server::{self, StartError};
 use clap::Parser;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// caregrade: grading and inspection of elderly-care institutions.
 #[derive(Debug, Parser)]
 #[command(name = "caregrade", version)]
 struct Cli {
+    /// Configuration file (TOML); default `caregrade.toml` when present. `CAREGRADE_*`
+    /// environment variables override it.
+    #[arg(long, global = true, env = "CAREGRADE_CONFIG")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, clap::Subcommand)]
 enum Command {
+    /// Serve the API (migrates the database first).
+    Serve {
+        /// Load the demo region first (only into an empty registry).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load the demo region (湖南省长沙市) and print the demo users' credentials.
+    Demo,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Rules-language tools: check, test, fmt, score.
     Rules(rules_cli::RulesArgs),
 }
 
+#[derive(Debug, clap::Subcommand)]
+enum UserCommand {
+    /// Add a user. The password is read from CAREGRADE_NEW_PASSWORD or generated and printed.
+    Add {
+        /// Login name.
+        username: String,
+        /// admin | inspector | institution.
+        #[arg(long, default_value = "admin")]
+        role: String,
+        /// Region code prefix (admins, inspectors); empty for the whole country.
+        #[arg(long)]
+        region: Option<String>,
+        /// Institution id (institution users).
+        #[arg(long)]
+        institution: Option<String>,
+        /// Roster entry id (inspectors).
+        #[arg(long)]
+        inspector: Option<String>,
+    },
+}
+
+fn init_logs(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.log))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
+}
+
+fn run(cli: Cli) -> Result<(), StartError> {
+    let config = Config::load(cli.config.as_deref())?;
+    init_logs(&config);
+    match cli.command {
+        Command::Rules(_) => Ok(()),
+        Command::Migrate => {
+            server::open_database(&config)?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::Demo => {
+            let pool = server::open_database(&config)?;
+            let mut conn = pool.get().map_err(caregrade::db::DbError::from)?;
+            let summary =
+                caregrade::demo::load(&mut conn).map_err(|e| StartError::Other(e.to_string()))?;
+            println!("{summary}");
+            Ok(())
+        }
+        Command::User(UserCommand::Add {
+            username,
+            role,
+            region,
+            institution,
+            inspector,
+        }) => {
+            let pool = server::open_database(&config)?;
+            let mut conn = pool.get().map_err(caregrade::db::DbError::from)?;
+            let pw = std::env::var("CAREGRADE_NEW_PASSWORD").ok();
+            let shown = caregrade::demo::add_user(
+                &mut conn,
+                &username,
+                &role,
+                region,
+                institution,
+                inspector,
+                pw,
+            )
+            .map_err(|e| StartError::Other(e.to_string()))?;
+            match shown {
+                Some(pw) => println!("added {username} ({role}); password: {pw}"),
+                None => println!("added {username} ({role})"),
+            }
+            Ok(())
+        }
+        Command::Serve { demo } => {
+            let listen = config.listen.clone();
+            let state = server::prepare(config)?;
+            if demo {
+                let mut conn = state.pool.get().map_err(caregrade::db::DbError::from)?;
+                let summary = caregrade::demo::load(&mut conn)
+                    .map_err(|e| StartError::Other(e.to_string()))?;
+                println!("{summary}");
+            }
+            let listener = std::net::TcpListener::bind(&listen)
+                .map_err(|e| StartError::Other(format!("listen on {listen}: {e}")))?;
+            tracing::info!(address = %listen, "serving");
+            println!("caregrade listening on http://{listen}");
+            actix_web::rt::System::new()
+                .block_on(async move { server::server(state, listener, None)?.await })
+                .map_err(|e| StartError::Other(e.to_string()))
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    match Cli::parse().command {
-        Command::Rules(args) => rules_cli::run(args),
+    let cli = Cli::parse();
+    if let Command::Rules(args) = cli.command {
+        return rules_cli::run(args);
+    }
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("caregrade: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -1,0 +1,170 @@
+//! Configuration: embedded defaults, then a TOML file, then `CAREGRADE_*` environment variables.
+//!
+//! figment layers the three sources into one typed struct, so a field added here is at once a file
+//! key and an environment variable (`database_url` ↔ `CAREGRADE_DATABASE_URL`).
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Which evidence store holds photos.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// A directory on the local disk (embedded default).
+    #[default]
+    Local,
+    /// S3-compatible object storage.
+    S3,
+}
+
+/// Everything the server and the CLI need to know.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// `sqlite://PATH`, a path ending in `.db`/`.sqlite`, or `postgres://…`.
+    pub database_url: String,
+    /// Maximum connections in the pool.
+    pub db_pool_size: u32,
+    /// Directory for the SQLite file, photos and the generated signing secret.
+    pub data_dir: PathBuf,
+    /// Address the server listens on.
+    pub listen: String,
+    /// HMAC secret for access tokens; when absent it is read from (or generated into) `jwt_secret_file`.
+    pub jwt_secret: Option<String>,
+    /// File holding the signing secret; default `<data_dir>/jwt-secret`.
+    pub jwt_secret_file: Option<PathBuf>,
+    /// Lifetime of an access token, seconds.
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of a refresh token, seconds.
+    pub refresh_token_ttl_secs: u64,
+    /// Largest JSON body accepted, bytes.
+    pub json_limit: usize,
+    /// Largest CSV import body accepted, bytes.
+    pub csv_limit: usize,
+    /// Failed logins allowed per account in one window.
+    pub login_failures_per_account: u32,
+    /// Failed logins allowed per client address in one window.
+    pub login_failures_per_address: u32,
+    /// Length of the login-throttling window, seconds.
+    pub login_window_secs: u64,
+    /// Password of the first admin, created when there is no user yet (else one is printed once).
+    pub admin_password: Option<String>,
+    /// `local` or `s3`.
+    pub store: StoreKind,
+    /// Photo directory for the local store; default `<data_dir>/photos`.
+    pub photo_dir: Option<PathBuf>,
+    /// S3 endpoint, e.g. `http://127.0.0.1:9000`.
+    pub s3_endpoint: Option<String>,
+    /// S3 region name.
+    pub s3_region: String,
+    /// S3 bucket.
+    pub s3_bucket: String,
+    /// S3 access key.
+    pub s3_access_key: Option<String>,
+    /// S3 secret key.
+    pub s3_secret_key: Option<String>,
+    /// tracing filter, e.g. `info` or `caregrade=debug`.
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://data/caregrade.db".into(),
+            db_pool_size: 8,
+            data_dir: PathBuf::from("data"),
+            listen: "127.0.0.1:8080".into(),
+            jwt_secret: None,
+            jwt_secret_file: None,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            json_limit: 1 << 20,
+            csv_limit: 8 << 20,
+            login_failures_per_account: 5,
+            login_failures_per_address: 20,
+            login_window_secs: 15 * 60,
+            admin_password: None,
+            store: StoreKind::Local,
+            photo_dir: None,
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            s3_bucket: "caregrade".into(),
+            s3_access_key: None,
+            s3_secret_key: None,
+            log: "info".into(),
+        }
+    }
+}
+
+/// A configuration that cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Bad file or environment value.
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    /// The signing secret file could not be read or written.
+    #[error("signing secret {0}: {1}")]
+    Secret(PathBuf, std::io::Error),
+}
+
+impl Config {
+    /// Loads defaults < `file` (or `caregrade.toml` if present) < `CAREGRADE_*` environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(f) => fig = fig.merge(Toml::file_exact(f)),
+            None => fig = fig.merge(Toml::file("caregrade.toml")),
+        }
+        fig = fig.merge(Env::prefixed("CAREGRADE_").ignore(&["config"]));
+        fig.extract().map_err(|e| ConfigError::Load(Box::new(e)))
+    }
+
+    /// The photo directory of the local store.
+    pub fn photo_dir(&self) -> PathBuf {
+        self.photo_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("photos"))
+    }
+
+    /// The signing secret: configured, or read from its file, or generated and persisted there.
+    pub fn signing_secret(&self) -> Result<String, ConfigError> {
+        if let Some(s) = &self.jwt_secret {
+            return Ok(s.clone());
+        }
+        let path = self
+            .jwt_secret_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("jwt-secret"));
+        match std::fs::read_to_string(&path) {
+            Ok(s) if !s.trim().is_empty() => return Ok(s.trim().to_owned()),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(ConfigError::Secret(path, e)),
+        }
+        let secret = crate::auth::random_token();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| ConfigError::Secret(path.clone(), e))?;
+        }
+        write_private(&path, &secret).map_err(|e| ConfigError::Secret(path.clone(), e))?;
+        Ok(secret)
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}

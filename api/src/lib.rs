@@ -1,0 +1,12 @@
+//! caregrade server library: configuration, database, auth, registry and the HTTP API. The binary
+//! `caregrade` is a thin CLI over it; integration tests start the real server through it.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod registry;
+pub mod server;
+pub mod state;

@@ -1,0 +1,112 @@
+//! Starting the server: open the database, migrate, make sure an admin exists, listen.
+
+use crate::auth::throttle::Throttle;
+use crate::auth::token::TokenKeys;
+use crate::auth::{Role, password, random_token};
+use crate::config::{Config, ConfigError};
+use crate::db::{self, DbError};
+use crate::http::metrics::Metrics;
+use crate::registry::{now_text, users};
+use crate::state::AppState;
+use actix_web::{HttpServer, web};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Database.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// A query at start-up.
+    #[error("database: {0}")]
+    Query(#[from] diesel::result::Error),
+    /// Metrics registration.
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    /// Other.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Opens the pool and applies pending migrations.
+pub fn open_database(config: &Config) -> Result<db::DbPool, StartError> {
+    let pool = db::open_pool(&config.database_url, config.db_pool_size)?;
+    let mut conn = pool.get().map_err(DbError::from)?;
+    let ran = db::run_migrations(&mut conn)?;
+    if ran > 0 {
+        tracing::info!(migrations = ran, "applied migrations");
+    }
+    Ok(pool)
+}
+
+/// Creates the first admin when there is no user at all. Returns the generated password, if one
+/// was generated (the caller prints it once).
+pub fn ensure_first_admin(
+    conn: &mut db::DbConn,
+    config: &Config,
+) -> Result<Option<String>, StartError> {
+    if users::count(conn)? > 0 {
+        return Ok(None);
+    }
+    let (pw, generated) = match &config.admin_password {
+        Some(p) if !p.is_empty() => (p.clone(), false),
+        _ => (random_token()[..20].to_owned(), true),
+    };
+    let row = users::UserRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        username: "admin".into(),
+        password_hash: password::hash(&pw).map_err(StartError::Other)?,
+        role: Role::Admin.as_str().into(),
+        display_name: "管理员".into(),
+        region_code: None,
+        inspector_id: None,
+        institution_id: None,
+        disabled: false,
+        created_at: now_text(),
+    };
+    users::insert(conn, &row)?;
+    Ok(generated.then_some(pw))
+}
+
+/// Everything the server needs, ready to serve: database migrated, first admin present.
+pub fn prepare(config: Config) -> Result<web::Data<AppState>, StartError> {
+    let pool = open_database(&config)?;
+    let mut conn = pool.get().map_err(DbError::from)?;
+    if let Some(pw) = ensure_first_admin(&mut conn, &config)? {
+        println!(
+            "created the first admin — user: admin  password: {pw}  (shown once; set CAREGRADE_ADMIN_PASSWORD to choose it)"
+        );
+    }
+    drop(conn);
+    let keys = TokenKeys::new(&config.signing_secret()?, config.access_token_ttl_secs);
+    let throttle = Throttle::new(
+        Duration::from_secs(config.login_window_secs),
+        config.login_failures_per_account,
+        config.login_failures_per_address,
+    );
+    Ok(web::Data::new(AppState {
+        pool,
+        config: Arc::new(config),
+        keys,
+        throttle,
+        metrics: Metrics::new()?,
+    }))
+}
+
+/// Serves on an already bound listener until the server is stopped.
+pub fn server(
+    state: web::Data<AppState>,
+    listener: TcpListener,
+    workers: Option<usize>,
+) -> std::io::Result<actix_web::dev::Server> {
+    let mut server = HttpServer::new(move || crate::http::app(state.clone())).listen(listener)?;
+    if let Some(n) = workers {
+        server = server.workers(n);
+    }
+    Ok(server.run())
+}

@@ -1,0 +1,4 @@
+DROP TABLE refresh_tokens;
+DROP TABLE users;
+DROP TABLE inspectors;
+DROP TABLE institutions;

@@ -1,0 +1,3 @@
+//! Integration tests: start the real server and talk HTTP.
+
+fn main() {}
