@@ -488,5 +488,8 @@ pub fn replace(
     Some(inspectors[j].id.clone())
 }
 
+mod verify_files;
+pub use verify_files::verify_files;
+
 #[cfg(test)]
 mod tests;

@@ -259,3 +259,30 @@ fn the_algorithm_is_pinned_by_a_known_answer() {
 }
 
 const KNOWN_RESULT_HASH: &str = "0b9fc4beeceb07b1eaa83fd69864de19b99f3f76c1f7f21a9eef82c42a60b19f";
+
+#[test]
+fn verify_files_reads_the_published_files_and_reports_tampering() {
+    let dir = std::env::temp_dir().join(format!("caregrade-draw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (pol, inp, pub_) = (
+        dir.join("policy.rules"),
+        dir.join("input.json"),
+        dir.join("draw.json"),
+    );
+    std::fs::write(&pol, POLICY).expect("policy");
+    let input = input("公开种子-2026");
+    std::fs::write(&inp, serde_json::to_vec(&input).expect("json")).expect("input");
+    let d = draw(&policy(), &input).expect("draw");
+    std::fs::write(&pub_, serde_json::to_vec(&d).expect("json")).expect("draw");
+    let ok = verify_files(&pol, &inp, &pub_);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert!(ok.stdout.starts_with("draw verified"), "{}", ok.stdout);
+    let mut forged = d.clone();
+    forged.seed = "another".into();
+    std::fs::write(&pub_, serde_json::to_vec(&forged).expect("json")).expect("draw");
+    let bad = verify_files(&pol, &inp, &pub_);
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("does not verify"), "{}", bad.stderr);
+    let missing = verify_files(&dir.join("nope.rules"), &inp, &pub_);
+    assert_eq!(missing.code, 2);
+}
