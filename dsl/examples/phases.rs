@@ -13,6 +13,12 @@ fn main() {
         }
         return;
     }
+    if std::env::args().any(|a| a == "parse-only") {
+        for _ in 0..3 {
+            std::hint::black_box(parse::parse_file(0, &src));
+        }
+        return;
+    }
     if std::env::args().any(|a| a == "fmt-only") {
         if let Some(ast) = parse::parse_file(0, &src).ruleset {
             for _ in 0..5 {
