@@ -1,0 +1,2 @@
+//! Placeholder until the photo pipeline lands.
+fn main() {}

@@ -1,0 +1,1 @@
+//! Photo ingest (built next: see the `store` module for evidence storage).
