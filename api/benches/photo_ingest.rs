@@ -40,6 +40,22 @@ fn bench(c: &mut Criterion) {
     group.bench_function("jpeg_12mp", |b| {
         b.iter(|| ingest(black_box(&jpeg), &limits).map(|p| p.thumbnail.bytes.len()))
     });
+    // Same-run baselines: the decode alone (the floor), and the straightforward path through
+    // `imageops::thumbnail` that the box + bilinear reduction replaces.
+    group.bench_function("decode_only", |b| {
+        b.iter(|| image::load_from_memory(black_box(&jpeg)).map(|i| i.width()))
+    });
+    group.bench_function("baseline_decode_imageops_thumbnail_encode", |b| {
+        b.iter(|| {
+            let img = image::load_from_memory(black_box(&jpeg)).ok()?;
+            let thumb = img.thumbnail(1024, 1024);
+            let mut out = Vec::new();
+            JpegEncoder::new_with_quality(&mut out, 80)
+                .encode_image(&thumb)
+                .ok()?;
+            Some(out.len())
+        })
+    });
     group.finish();
 }
 

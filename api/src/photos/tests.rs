@@ -274,3 +274,43 @@ async fn decoder_bounds_concurrency_and_reports_errors() {
     let err = decoder.ingest(PDF.into()).await.unwrap_err();
     assert!(matches!(err, PhotoError::UnsupportedType(_)));
 }
+
+#[rstest]
+#[case::box_then_bilinear(3000, 2000)]
+#[case::bilinear_only(1500, 1100)]
+fn fast_thumbnail_matches_the_reference_resampler(#[case] width: u32, #[case] height: u32) {
+    // Smooth content, so a difference means misplaced or mis-weighted pixels, not noise that
+    // two valid filters average differently.
+    let source = image::RgbImage::from_fn(width, height, |x, y| {
+        let (x, y) = (x * 255, y * 255);
+        image::Rgb([
+            (x / width) as u8,
+            (y / height) as u8,
+            ((x + y) / (width + height)) as u8,
+        ])
+    });
+    let photo = ingest(&png_of(&source), &limits()).unwrap();
+    let ours = image::load_from_memory(&photo.thumbnail.bytes)
+        .unwrap()
+        .to_rgb8();
+    let reference = image::imageops::thumbnail(&source, ours.width(), ours.height());
+    let diff: u64 = ours
+        .as_raw()
+        .iter()
+        .zip(reference.as_raw())
+        .map(|(a, b)| u64::from(a.abs_diff(*b)))
+        .sum();
+    let mean = diff as f64 / ours.as_raw().len() as f64;
+    assert!(mean < 1.5, "mean absolute difference {mean}");
+}
+
+#[test]
+fn extreme_panorama_still_gets_a_thumbnail() {
+    let strip = image::RgbImage::from_pixel(12_000, 3, image::Rgb([200, 100, 50]));
+    let photo = ingest(&png_of(&strip), &limits()).unwrap();
+    assert_eq!((photo.thumbnail.width, photo.thumbnail.height), (1024, 1));
+    let thumb = image::load_from_memory(&photo.thumbnail.bytes)
+        .unwrap()
+        .to_rgb8();
+    assert!(thumb.get_pixel(500, 0)[0] > 150, "not black");
+}
