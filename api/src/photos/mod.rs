@@ -40,6 +40,18 @@ pub enum PhotoError {
     Internal(String),
 }
 
+impl PhotoError {
+    /// The HTTP status the API answers with.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::UnsupportedType(_) => 415,
+            Self::TooLarge(_) => 413,
+            Self::Corrupt(_) => 422,
+            Self::Internal(_) => 500,
+        }
+    }
+}
+
 /// Bounds on what a photo may cost to accept. The defaults fit phone cameras with a wide margin
 /// (a 200 MP sensor bins to 12–50 MP output) and keep one decode under ~200 MB.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -314,3 +314,34 @@ fn extreme_panorama_still_gets_a_thumbnail() {
         .to_rgb8();
     assert!(thumb.get_pixel(500, 0)[0] > 150, "not black");
 }
+
+#[tokio::test]
+async fn ingest_then_store_original_and_thumbnail() {
+    // The flow the upload handler follows: the original untouched, the thumbnail beside it.
+    let dir = std::env::temp_dir().join(format!("caregrade-photo-flow-{}", std::process::id()));
+    let config = crate::store::StoreConfig {
+        local_dir: dir.clone(),
+        ..Default::default()
+    };
+    let store = crate::store::EvidenceStore::open(&config).await.unwrap();
+    let bytes = jpeg_of(&picture(800, 600), None);
+    let photo = PhotoDecoder::new(2, PhotoLimits::default())
+        .ingest(bytes.clone().into())
+        .await;
+    let photo = photo.unwrap();
+    let original = store.put(&bytes, photo.mime()).await.unwrap();
+    let thumb = store
+        .put(&photo.thumbnail.bytes, THUMBNAIL_MIME)
+        .await
+        .unwrap();
+    assert_eq!(original.key.sha256(), photo.sha256);
+    assert_eq!(original.size, photo.size);
+    assert_eq!(
+        store.get(original.key.as_str()).await.unwrap(),
+        bytes,
+        "stored untouched"
+    );
+    assert_ne!(thumb.key, original.key);
+    assert_eq!(PhotoError::TooLarge(String::new()).http_status(), 413);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -74,7 +74,12 @@ impl LocalStore {
         let root = self.root.clone();
         blocking(move || {
             // Writability, not mere existence: a read-only mount must fail readiness.
-            let probe = root.join(format!(".health-{}", std::process::id()));
+            // Unique per call: concurrent probes must not remove each other's file.
+            let probe = root.join(format!(
+                ".health-{}-{}",
+                std::process::id(),
+                TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+            ));
             fs::write(&probe, b"ok")
                 .and_then(|()| fs::remove_file(&probe))
                 .map_err(|e| StoreError::Unavailable(format!("{}: {e}", root.display())))

@@ -37,6 +37,18 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
 }
 
+impl StoreError {
+    /// The HTTP status the API answers with, so every handler maps store failures alike.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::NotFound(_) => 404,
+            Self::Invalid(_) => 400,
+            Self::Unavailable(_) => 503,
+            Self::Io(_) => 500,
+        }
+    }
+}
+
 /// The receipt of a `put`: everything the database records about the object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredObject {
