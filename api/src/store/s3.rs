@@ -69,7 +69,9 @@ impl S3Store {
     /// Creates the bucket unless it exists, so a fresh deployment needs no manual step.
     ///
     /// Creation is attempted directly and "already exists" (409) accepted: listing all buckets
-    /// first would need a permission that a bucket-scoped key usually lacks.
+    /// first would need a permission that a bucket-scoped key usually lacks. rust-s3 sends the
+    /// region as LocationConstraint; servers that refuse that for `us-east-1` (AWS, moto) need
+    /// another region name or `RUST_S3_SKIP_LOCATION_CONSTRAINT=true` in the environment.
     pub async fn ensure_bucket(&self) -> Result<(), StoreError> {
         let created = Bucket::create_with_path_style(
             &self.bucket.name,

@@ -267,6 +267,11 @@ fn config_reads_the_server_variables_and_hides_the_secret() {
     let missing_key = S3Store::from_config(&config).unwrap_err();
     assert!(matches!(missing_key, StoreError::Invalid(_)));
     assert!(StoreConfig::from_lookup(|_| Some("ftp".into()), "x".into()).is_err());
+    let s3 = S3Store::new("http://127.0.0.1:1", "r", "b", "AKIDEXAMPLE", "hunter2").unwrap();
+    assert!(
+        !format!("{s3:?}").contains("hunter2"),
+        "secret in Debug output"
+    );
 }
 
 /// Plain HTTP/1.1 GET over TCP: the presigned URL must work for a client that has no S3 library.
