@@ -297,3 +297,31 @@ async fn http_get(url: &str) -> (u16, Vec<u8>) {
     );
     (status, response[split + 4..].to_vec())
 }
+
+/// Only servers that verify signatures can tell (s3s-fs does, moto does not): set
+/// `CAREGRADE_TEST_S3_CHECKS_AUTH=1` with such a server.
+#[tokio::test]
+async fn s3_wrong_credentials_are_unavailable_not_a_client_error() {
+    let (Ok(endpoint), Ok(_)) = (
+        std::env::var("CAREGRADE_TEST_S3_ENDPOINT"),
+        std::env::var("CAREGRADE_TEST_S3_CHECKS_AUTH"),
+    ) else {
+        eprintln!("skipped: needs CAREGRADE_TEST_S3_ENDPOINT and CAREGRADE_TEST_S3_CHECKS_AUTH");
+        return;
+    };
+    let s3 = S3Store::new(
+        &endpoint,
+        "caregrade-test",
+        "cg-wrong-key",
+        "nobody",
+        "wrong",
+    )
+    .unwrap();
+    let err = s3.ensure_bucket().await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    let store = EvidenceStore::S3(Box::new(s3));
+    assert!(matches!(
+        store.health().await,
+        Err(StoreError::Unavailable(_))
+    ));
+}
