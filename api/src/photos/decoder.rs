@@ -32,8 +32,13 @@ impl PhotoDecoder {
         &self.limits
     }
 
-    /// Checks, decodes and thumbnails `bytes`, waiting for a permit first.
-    pub async fn ingest(&self, bytes: Arc<[u8]>) -> Result<IngestedPhoto, PhotoError> {
+    /// Checks, decodes and thumbnails `bytes`, waiting for a permit first. Generic over the
+    /// owner so that a request body (`Vec<u8>`, `bytes::Bytes`, `Arc<[u8]>`) moves to the
+    /// blocking pool without a copy.
+    pub async fn ingest<B>(&self, bytes: B) -> Result<IngestedPhoto, PhotoError>
+    where
+        B: AsRef<[u8]> + Send + 'static,
+    {
         let _permit = self
             .permits
             .clone()
@@ -41,7 +46,7 @@ impl PhotoDecoder {
             .await
             .map_err(|_| PhotoError::Internal("photo decoder closed".into()))?;
         let limits = Arc::clone(&self.limits);
-        tokio::task::spawn_blocking(move || ingest(&bytes, &limits))
+        tokio::task::spawn_blocking(move || ingest(bytes.as_ref(), &limits))
             .await
             .map_err(|e| PhotoError::Internal(format!("photo decoding task failed: {e}")))?
     }

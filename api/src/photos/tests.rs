@@ -271,7 +271,7 @@ async fn decoder_bounds_concurrency_and_reports_errors() {
     for task in tasks {
         assert_eq!(task.await.unwrap().unwrap().width, 400);
     }
-    let err = decoder.ingest(PDF.into()).await.unwrap_err();
+    let err = decoder.ingest(PDF).await.unwrap_err();
     assert!(matches!(err, PhotoError::UnsupportedType(_)));
 }
 
@@ -326,7 +326,7 @@ async fn ingest_then_store_original_and_thumbnail() {
     let store = crate::store::EvidenceStore::open(&config).await.unwrap();
     let bytes = jpeg_of(&picture(800, 600), None);
     let photo = PhotoDecoder::new(2, PhotoLimits::default())
-        .ingest(bytes.clone().into())
+        .ingest(bytes.clone())
         .await;
     let photo = photo.unwrap();
     let original = store.put(&bytes, photo.mime()).await.unwrap();
