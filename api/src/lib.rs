@@ -1,5 +1,6 @@
-//! caregrade server library: configuration, database, auth, registry and the HTTP API. The binary
-//! `caregrade` is a thin CLI over it; integration tests start the real server through it.
+//! caregrade server library: configuration, database, auth, registry, evidence storage and photo
+//! handling, and the HTTP API. The binary `caregrade` is a thin CLI over it; integration tests
+//! start the real server through it.
 
 pub mod auth;
 pub mod config;
@@ -7,6 +8,8 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod http;
+pub mod photos;
 pub mod registry;
 pub mod server;
 pub mod state;
+pub mod store;
