@@ -26,6 +26,9 @@ pub struct Report {
     pub grade: Option<Named>,
     /// Why this grade.
     pub grade_reason: Option<String>,
+    /// The layer whose grades apply, when a layer replaced the base's (e.g. a city's thresholds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grades_from: Option<String>,
     /// The next grade up and what it still needs.
     pub gap: Option<Gap>,
     /// Vetoes that apply.
@@ -483,6 +486,8 @@ pub fn report(c: &Compiled, input: &Input, o: &Outcome) -> Report {
         status: o.status,
         grade: o.grade.and_then(named_grade),
         grade_reason,
+        grades_from: (c.layers.len() > 1 && !c.grades_origin.is_empty())
+            .then(|| c.grades_origin.clone()),
         gap,
         vetoes: o
             .vetoes
