@@ -14,7 +14,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 (cd "$work" && CAREGRADE_LISTEN=127.0.0.1:18090 CAREGRADE_ADMIN_PASSWORD=bench-password-1 \
-    "$OLDPWD/target/release/caregrade" serve >"$work/serve.log" 2>&1) &
+    exec "$OLDPWD/target/release/caregrade" serve >"$work/serve.log" 2>&1) &
 pids+=($!)
 target/release/examples/bare_server 127.0.0.1:18091 >/dev/null 2>&1 &
 pids+=($!)

@@ -39,6 +39,9 @@ pub struct Config {
     pub access_token_ttl_secs: u64,
     /// Lifetime of a refresh token, seconds.
     pub refresh_token_ttl_secs: u64,
+    /// How long a user row read for an access token is reused, milliseconds (0: never). Deletions
+    /// through this server apply at once; other changes within this time.
+    pub auth_cache_ttl_ms: u64,
     /// Largest JSON body accepted, bytes.
     pub json_limit: usize,
     /// Largest CSV import body accepted, bytes.
@@ -80,6 +83,7 @@ impl Default for Config {
             jwt_secret_file: None,
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
+            auth_cache_ttl_ms: 1000,
             json_limit: 1 << 20,
             csv_limit: 8 << 20,
             login_failures_per_account: 5,

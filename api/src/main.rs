@@ -58,6 +58,16 @@ enum UserCommand {
         #[arg(long)]
         inspector: Option<String>,
     },
+    /// Disable a user: no login, and their tokens stop working at once.
+    Disable {
+        /// Login name.
+        username: String,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        /// Login name.
+        username: String,
+    },
 }
 
 fn init_logs(config: &Config) {
@@ -114,6 +124,8 @@ fn run(cli: Cli) -> Result<(), StartError> {
             }
             Ok(())
         }
+        Command::User(UserCommand::Disable { username }) => set_disabled(&config, &username, true),
+        Command::User(UserCommand::Enable { username }) => set_disabled(&config, &username, false),
         Command::Serve { demo } => {
             let listen = config.listen.clone();
             let state = server::prepare(config)?;
@@ -130,6 +142,21 @@ fn run(cli: Cli) -> Result<(), StartError> {
             actix_web::rt::System::new()
                 .block_on(async move { server::server(state, listener, None)?.await })
                 .map_err(|e| StartError::Other(e.to_string()))
+        }
+    }
+}
+
+fn set_disabled(config: &Config, username: &str, disabled: bool) -> Result<(), StartError> {
+    let pool = server::open_database(config)?;
+    let mut conn = pool.get().map_err(caregrade::db::DbError::from)?;
+    match caregrade::registry::users::set_disabled(&mut conn, username, disabled)? {
+        0 => Err(StartError::Other(format!("no user {username}"))),
+        _ => {
+            println!(
+                "{username} {}",
+                if disabled { "disabled" } else { "enabled" }
+            );
+            Ok(())
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::auth::throttle::Throttle;
 use crate::auth::token::TokenKeys;
+use crate::auth::user_cache::UserCache;
 use crate::auth::{Role, password, random_token};
 use crate::config::{Config, ConfigError};
 use crate::db::{self, DbError};
@@ -89,11 +90,13 @@ pub fn prepare(config: Config) -> Result<web::Data<AppState>, StartError> {
         config.login_failures_per_account,
         config.login_failures_per_address,
     );
+    let user_cache = UserCache::new(Duration::from_millis(config.auth_cache_ttl_ms));
     Ok(web::Data::new(AppState {
         pool,
         config: Arc::new(config),
         keys,
         throttle,
+        user_cache,
         metrics: Metrics::new()?,
     }))
 }

@@ -19,6 +19,8 @@ pub struct AppState {
     pub keys: TokenKeys,
     /// Login throttle.
     pub throttle: Throttle,
+    /// Recently read users behind access tokens.
+    pub user_cache: crate::auth::user_cache::UserCache,
     /// Prometheus metrics.
     pub metrics: Metrics,
 }

@@ -1,6 +1,6 @@
 //! Login, tokens, refresh rotation, throttling.
 
-use crate::harness::{ROOT_PASSWORD, TestServer, World, token};
+use crate::harness::{ROOT_PASSWORD, TestServer, World, create_user, token};
 use caregrade::auth::token::{Claims, TokenKeys, now_secs};
 use reqwest::{Method, StatusCode};
 use rstest::rstest;
@@ -222,4 +222,29 @@ async fn failed_logins_are_throttled_per_address() {
         )
         .await;
     assert_eq!(st, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn disabled_user_is_401_for_tokens_and_login() {
+    // Disabling behind the API's back (as `caregrade user disable` does) bypasses the user cache's
+    // invalidation: it applies after auth_cache_ttl_ms, so this test turns the cache off.
+    let s = TestServer::start_with(|c| c.auth_cache_ttl_ms = 0).await;
+    let root = s.root().await;
+    create_user(&s, &root, json!({"username": "temp", "password": "password-temp", "role": "admin", "region_code": "43"})).await;
+    let t = token(&s.login("temp", "password-temp").await);
+    assert_eq!(s.get("/api/v1/me", &t).await.0, StatusCode::OK);
+    let mut conn = s.state.pool.get().unwrap();
+    assert_eq!(
+        caregrade::registry::users::set_disabled(&mut conn, "temp", true).unwrap(),
+        1
+    );
+    assert_eq!(s.get("/api/v1/me", &t).await.0, StatusCode::UNAUTHORIZED);
+    let (st, _) = s
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"username": "temp", "password": "password-temp"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
 }

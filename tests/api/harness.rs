@@ -15,6 +15,8 @@ pub struct TestServer {
     pub base: String,
     pub client: reqwest::Client,
     pub secret: String,
+    /// The server's state (its pool), for checks behind the API's back.
+    pub state: actix_web::web::Data<caregrade::state::AppState>,
     handle: actix_web::dev::ServerHandle,
     _dir: tempfile::TempDir,
 }
@@ -82,6 +84,7 @@ impl TestServer {
             .await
             .expect("join")
             .expect("server prepares");
+        let shared = state.clone();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = std::sync::mpsc::channel();
@@ -97,6 +100,7 @@ impl TestServer {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
             secret,
+            state: shared,
             handle,
             _dir: dir,
         }

@@ -29,11 +29,17 @@ async fn authenticate(req: HttpRequest) -> Result<UserRow, ApiError> {
         .keys
         .verify(token)
         .map_err(|_| ApiError::unauthorized("invalid or expired token"))?;
+    if let Some(u) = state.user_cache.get(&claims.sub) {
+        return Ok(u);
+    }
     let user = state
         .db(move |c| users::by_id(c, &claims.sub).map_err(ApiError::from))
         .await?;
     match user {
-        Some(u) if !u.disabled && u.role().is_some() => Ok(u),
+        Some(u) if !u.disabled && u.role().is_some() => {
+            state.user_cache.put(&u);
+            Ok(u)
+        }
         _ => Err(ApiError::unauthorized(
             "the user no longer exists or is disabled",
         )),
@@ -55,7 +61,7 @@ impl FromRequest for AnyUser {
 }
 
 macro_rules! role_extractor {
-    ($(#[$doc:meta])* $name:ident, $role:expr) => {
+    ($(#[$doc:meta])* $name:ident, $role:expr, $label:literal) => {
         $(#[$doc])*
         #[derive(Debug, Clone)]
         pub struct $name(pub UserRow);
@@ -71,7 +77,7 @@ macro_rules! role_extractor {
                     if user.role() == Some($role) {
                         Ok($name(user))
                     } else {
-                        Err(ApiError::forbidden(concat!("this needs the ", stringify!($role), " role")))
+                        Err(ApiError::forbidden(concat!("this needs the ", $label, " role")))
                     }
                 })
             }
@@ -82,15 +88,18 @@ macro_rules! role_extractor {
 role_extractor!(
     /// A bureau admin (scoped to a region).
     AdminUser,
-    Role::Admin
+    Role::Admin,
+    "admin"
 );
 role_extractor!(
     /// An inspector.
     InspectorUser,
-    Role::Inspector
+    Role::Inspector,
+    "inspector"
 );
 role_extractor!(
     /// A user of one institution.
     InstitutionUser,
-    Role::Institution
+    Role::Institution,
+    "institution"
 );

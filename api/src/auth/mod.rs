@@ -7,6 +7,7 @@ pub mod refresh_store;
 pub mod service;
 pub mod throttle;
 pub mod token;
+pub mod user_cache;
 
 pub use extract::{AdminUser, AnyUser, InspectorUser, InstitutionUser};
 

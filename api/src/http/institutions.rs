@@ -126,10 +126,12 @@ pub async fn remove(
 ) -> Result<HttpResponse, ApiError> {
     let scope = admin.0.scope();
     let id = id.into_inner();
-    if state
+    let deleted = state
         .db(move |c| model::delete(c, &scope, &id).map_err(ApiError::from))
-        .await?
-    {
+        .await?;
+    // Users (and an institution's users, ON DELETE CASCADE) are gone: their tokens stop now.
+    state.user_cache.clear();
+    if deleted {
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(ApiError::not_found("institution"))
