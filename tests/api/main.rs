@@ -3,6 +3,7 @@
 #![allow(missing_docs, clippy::unwrap_used)]
 
 mod auth;
+mod cli;
 mod errors;
 mod harness;
 mod ops;
