@@ -132,6 +132,22 @@ impl Config {
             .unwrap_or_else(|| self.data_dir.join("photos"))
     }
 
+    /// What the evidence store needs from this configuration.
+    pub fn store_config(&self) -> crate::store::StoreConfig {
+        crate::store::StoreConfig {
+            kind: match self.store {
+                StoreKind::Local => crate::store::StoreKind::Local,
+                StoreKind::S3 => crate::store::StoreKind::S3,
+            },
+            local_dir: self.photo_dir(),
+            s3_endpoint: self.s3_endpoint.clone(),
+            s3_region: Some(self.s3_region.clone()),
+            s3_bucket: Some(self.s3_bucket.clone()),
+            s3_access_key: self.s3_access_key.clone(),
+            s3_secret_key: self.s3_secret_key.clone(),
+        }
+    }
+
     /// The signing secret: configured, or read from its file, or generated and persisted there.
     pub fn signing_secret(&self) -> Result<String, ConfigError> {
         if let Some(s) = &self.jwt_secret {

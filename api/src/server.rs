@@ -9,6 +9,7 @@ use crate::db::{self, DbError};
 use crate::http::metrics::Metrics;
 use crate::registry::{now_text, users};
 use crate::state::AppState;
+use crate::store::{EvidenceStore, S3Store};
 use actix_web::{HttpServer, web};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -74,6 +75,28 @@ pub fn ensure_first_admin(
     Ok(generated.then_some(pw))
 }
 
+/// Opens the evidence store: creates the local directory or the S3 bucket when missing.
+///
+/// Start-up is synchronous, so the one-time creation runs on a throwaway runtime; the S3 client is
+/// then built afresh so that no pooled connection outlives the runtime that opened it.
+pub fn open_store(config: &Config) -> Result<EvidenceStore, StartError> {
+    let sc = config.store_config();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StartError::Other(format!("runtime: {e}")))?;
+    let opened = rt
+        .block_on(EvidenceStore::open(&sc))
+        .map_err(|e| StartError::Other(format!("evidence store: {e}")))?;
+    drop(rt);
+    match opened {
+        EvidenceStore::Local(l) => Ok(EvidenceStore::Local(l)),
+        EvidenceStore::S3(_) => S3Store::from_config(&sc)
+            .map(|s| EvidenceStore::S3(Box::new(s)))
+            .map_err(|e| StartError::Other(format!("evidence store: {e}"))),
+    }
+}
+
 /// Everything the server needs, ready to serve: database migrated, first admin present.
 pub fn prepare(config: Config) -> Result<web::Data<AppState>, StartError> {
     let pool = open_database(&config)?;
@@ -84,6 +107,7 @@ pub fn prepare(config: Config) -> Result<web::Data<AppState>, StartError> {
         );
     }
     drop(conn);
+    let store = open_store(&config)?;
     let keys = TokenKeys::new(&config.signing_secret()?, config.access_token_ttl_secs);
     let throttle = Throttle::new(
         Duration::from_secs(config.login_window_secs),
@@ -98,6 +122,7 @@ pub fn prepare(config: Config) -> Result<web::Data<AppState>, StartError> {
         throttle,
         user_cache,
         metrics: Metrics::new()?,
+        store,
     }))
 }
 

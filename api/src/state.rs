@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::db::{DbConn, DbPool};
 use crate::error::ApiError;
 use crate::http::metrics::Metrics;
+use crate::store::EvidenceStore;
 use std::sync::Arc;
 
 /// Everything a handler may need; cloned cheaply into each worker.
@@ -23,6 +24,8 @@ pub struct AppState {
     pub user_cache: crate::auth::user_cache::UserCache,
     /// Prometheus metrics.
     pub metrics: Metrics,
+    /// Where evidence photos and documents are kept.
+    pub store: EvidenceStore,
 }
 
 impl AppState {

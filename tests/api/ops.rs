@@ -76,6 +76,7 @@ async fn health_ready_metrics() {
     let (st, v) = s.call(Method::GET, "/readyz", None, None).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["database"], "ok");
+    assert_eq!(v["store"], "ok");
     let text = s
         .client
         .get(format!("{}/metrics", s.base))
@@ -157,4 +158,28 @@ fn typo_in_database_url_creates_no_file() {
         0,
         "nothing may be created"
     );
+}
+
+/// A store that stops taking writes makes the server unready (503 problem), and ready again once
+/// it recovers. Only the local store can be broken from here; the S3 pass proves the bucket probe.
+#[tokio::test]
+async fn readyz_fails_while_the_store_is_down() {
+    let s = TestServer::start().await;
+    let caregrade::store::EvidenceStore::Local(_) = &s.state.store else {
+        let (st, v) = s.call(Method::GET, "/readyz", None, None).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        return;
+    };
+    let dir = s.state.config.photo_dir();
+    let moved = dir.with_extension("away");
+    std::fs::rename(&dir, &moved).unwrap();
+    std::fs::write(&dir, b"not a directory").unwrap();
+    let (st, v) = s.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert_eq!(v["code"], "unavailable");
+    assert!(v["detail"].as_str().unwrap().contains("evidence store"), "{v}");
+    std::fs::remove_file(&dir).unwrap();
+    std::fs::rename(&moved, &dir).unwrap();
+    let (st, _) = s.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(st, StatusCode::OK);
 }

@@ -35,8 +35,11 @@ pub async fn check_database(state: &AppState) -> Result<(), ApiError> {
         })
 }
 
-/// The evidence store is reachable. Hook for the `EvidenceStore` (local directory / S3): call its
-/// health check here and map a failure to `ApiError::unavailable`.
-pub async fn check_store(_state: &AppState) -> Result<(), ApiError> {
-    Ok(())
+/// The evidence store is reachable: the local directory takes a write, or the bucket answers.
+pub async fn check_store(state: &AppState) -> Result<(), ApiError> {
+    state
+        .store
+        .health()
+        .await
+        .map_err(|e| ApiError::unavailable(format!("evidence store: {e}")))
 }
