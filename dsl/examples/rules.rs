@@ -31,7 +31,9 @@ fn main() -> ExitCode {
             tool::score(&paths[0], &input)
         }
         _ => {
-            eprintln!("usage: rules check|test|fmt [--check] PATH… | rules score RULESET INPUT.json");
+            eprintln!(
+                "usage: rules check|test|fmt [--check] PATH… | rules score RULESET INPUT.json"
+            );
             return ExitCode::from(2);
         }
     };

@@ -177,7 +177,10 @@ async fn readyz_fails_while_the_store_is_down() {
     let (st, v) = s.call(Method::GET, "/readyz", None, None).await;
     assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{v}");
     assert_eq!(v["code"], "unavailable");
-    assert!(v["detail"].as_str().unwrap().contains("evidence store"), "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().contains("evidence store"),
+        "{v}"
+    );
     std::fs::remove_file(&dir).unwrap();
     std::fs::rename(&moved, &dir).unwrap();
     let (st, _) = s.call(Method::GET, "/readyz", None, None).await;
