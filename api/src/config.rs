@@ -54,6 +54,8 @@ pub struct Config {
     pub login_window_secs: u64,
     /// Password of the first admin, created when there is no user yet (else one is printed once).
     pub admin_password: Option<String>,
+    /// Load the rulesets bundled from `checklists/` when the database holds none (first start).
+    pub bundled_rulesets: bool,
     /// `local` or `s3`.
     pub store: StoreKind,
     /// Photo directory for the local store; default `<data_dir>/photos`.
@@ -90,6 +92,7 @@ impl Default for Config {
             login_failures_per_address: 20,
             login_window_secs: 15 * 60,
             admin_password: None,
+            bundled_rulesets: true,
             store: StoreKind::Local,
             photo_dir: None,
             s3_endpoint: None,

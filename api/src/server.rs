@@ -106,6 +106,12 @@ pub fn prepare(config: Config) -> Result<web::Data<AppState>, StartError> {
             "created the first admin — user: admin  password: {pw}  (shown once; set CAREGRADE_ADMIN_PASSWORD to choose it)"
         );
     }
+    if config.bundled_rulesets {
+        let n = crate::rulesets::bundled::load_if_empty(&mut conn, &now_text())?;
+        if n > 0 {
+            tracing::info!(rulesets = n, "loaded the bundled rulesets");
+        }
+    }
     drop(conn);
     let store = open_store(&config)?;
     let keys = TokenKeys::new(&config.signing_secret()?, config.access_token_ttl_secs);
@@ -123,6 +129,7 @@ pub fn prepare(config: Config) -> Result<web::Data<AppState>, StartError> {
         user_cache,
         metrics: Metrics::new()?,
         store,
+        compiled: Default::default(),
     }))
 }
 

@@ -26,6 +26,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Where evidence photos and documents are kept.
     pub store: EvidenceStore,
+    /// Compiled rulesets by hash.
+    pub compiled: crate::rulesets::CompiledCache,
 }
 
 impl AppState {

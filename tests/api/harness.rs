@@ -54,6 +54,8 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         jwt_secret: Some(format!("test-secret-{}", uuid::Uuid::new_v4())),
         admin_password: Some(ROOT_PASSWORD.into()),
         log: "warn".into(),
+        // Most tests upload what they need; the spot-check tests switch this on.
+        bundled_rulesets: false,
         ..Config::default()
     };
     if std::env::var("CAREGRADE_TEST_STORE").as_deref() == Ok("s3") {

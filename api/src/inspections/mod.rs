@@ -1,0 +1,174 @@
+//! Inspections: who may see and change one, its answers and photos, the submit that scores it,
+//! and the three lists it produces. Queries return `QueryResult`; rules of the workflow return
+//! `ApiError`s with stable codes.
+
+use crate::auth::Role;
+use crate::db::DbConn;
+use crate::db::schema::{inspection_members, inspections};
+use crate::registry::users::UserRow;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Why an inspection exists.
+pub mod purpose {
+    /// A 双随机 spot check drawn from a plan.
+    pub const SPOT_CHECK: &str = "spot_check";
+}
+
+/// Where an inspection stands. Only `assigned` hides it from the institution (unannounced checks);
+/// only `submitted` makes it read-only.
+pub mod status {
+    /// Drawn and assigned to its team; the institution does not know yet.
+    pub const ASSIGNED: &str = "assigned";
+    /// The team is on site; the institution sees it from now on.
+    pub const STARTED: &str = "started";
+    /// The institution's representative acknowledged the findings.
+    pub const ACKNOWLEDGED: &str = "acknowledged";
+    /// Scored by the server; read-only.
+    pub const SUBMITTED: &str = "submitted";
+}
+
+/// A stored inspection.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Serialize)]
+#[diesel(table_name = inspections)]
+pub struct InspectionRow {
+    /// Text UUID.
+    pub id: String,
+    /// The plan it was drawn in, if any.
+    pub plan_id: Option<String>,
+    /// The inspected institution.
+    pub institution_id: String,
+    /// The institution's district (copied so region scoping needs no join).
+    pub district_code: String,
+    /// See [`purpose`].
+    pub purpose: String,
+    /// JSON array of the ruleset hashes it is answered and scored under (pinned at creation).
+    pub rulesets: String,
+    /// See [`status`].
+    pub status: String,
+    /// Incremented by every change of state, answer or photo: the phone's sync cursor.
+    pub version: i32,
+    /// Date by which it should be done, `YYYY-MM-DD`.
+    pub due: Option<String>,
+    /// When the team started on site.
+    pub started_at: Option<String>,
+    /// JSON of the representative's acknowledgement.
+    pub acknowledgement: Option<String>,
+    /// When submitted.
+    pub submitted_at: Option<String>,
+    /// Who submitted (user id).
+    pub submitted_by: Option<String>,
+    /// Created.
+    pub created_at: String,
+    /// Updated.
+    pub updated_at: String,
+}
+
+impl InspectionRow {
+    /// The pinned ruleset hashes.
+    pub fn ruleset_hashes(&self) -> Vec<String> {
+        serde_json::from_str(&self.rulesets).unwrap_or_default()
+    }
+
+    /// `true` once submitted: nothing may change any more.
+    pub fn is_read_only(&self) -> bool {
+        self.status == status::SUBMITTED
+    }
+}
+
+/// What a user may do with an inspection they can see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    /// A member of the inspecting team: answers, photos, acknowledgement, submit.
+    Team,
+    /// A bureau admin whose region covers the institution: reads everything.
+    Bureau,
+    /// The inspected institution, once the inspection started: reads its results.
+    Institution,
+}
+
+/// The inspection `id` if `user` may see it, with how. `None` is answered as 404 so that nobody
+/// learns of an inspection outside their reach (above all an institution before an unannounced
+/// visit starts).
+pub fn access(
+    conn: &mut DbConn,
+    user: &UserRow,
+    id: &str,
+) -> QueryResult<Option<(InspectionRow, Access)>> {
+    let Some(row) = inspections::table
+        .find(id)
+        .select(InspectionRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let how = match user.role() {
+        Some(Role::Admin) => row
+            .district_code
+            .starts_with(user.region_code.as_deref().unwrap_or(""))
+            .then_some(Access::Bureau),
+        Some(Role::Inspector) => match &user.inspector_id {
+            Some(me) => is_member(conn, &row.id, me)?.then_some(Access::Team),
+            None => None,
+        },
+        Some(Role::Institution) => (user.institution_id.as_deref()
+            == Some(row.institution_id.as_str())
+            && row.status != status::ASSIGNED)
+            .then_some(Access::Institution),
+        None => None,
+    };
+    Ok(how.map(|a| (row, a)))
+}
+
+/// `true` when `inspector` is on the team of `inspection`.
+pub fn is_member(conn: &mut DbConn, inspection: &str, inspector: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        inspection_members::table
+            .filter(inspection_members::inspection_id.eq(inspection))
+            .filter(inspection_members::inspector_id.eq(inspector)),
+    ))
+    .get_result(conn)
+}
+
+/// The team of an inspection, inspector ids in order.
+pub fn members(conn: &mut DbConn, inspection: &str) -> QueryResult<Vec<String>> {
+    inspection_members::table
+        .filter(inspection_members::inspection_id.eq(inspection))
+        .select(inspection_members::inspector_id)
+        .order(inspection_members::inspector_id)
+        .load(conn)
+}
+
+/// Creates an inspection with its team.
+pub fn create(conn: &mut DbConn, row: &InspectionRow, team: &[String]) -> QueryResult<()> {
+    conn.transaction(|c| {
+        diesel::insert_into(inspections::table)
+            .values(row)
+            .execute(c)?;
+        for m in team {
+            diesel::insert_into(inspection_members::table)
+                .values((
+                    inspection_members::inspection_id.eq(&row.id),
+                    inspection_members::inspector_id.eq(m),
+                ))
+                .execute(c)?;
+        }
+        Ok(())
+    })
+}
+
+/// Bumps the sync cursor of an inspection (inside the caller's transaction).
+pub fn bump_version(conn: &mut DbConn, id: &str, now: &str) -> QueryResult<i32> {
+    diesel::update(inspections::table.find(id))
+        .set((
+            inspections::version.eq(inspections::version + 1),
+            inspections::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    inspections::table
+        .find(id)
+        .select(inspections::version)
+        .first(conn)
+}

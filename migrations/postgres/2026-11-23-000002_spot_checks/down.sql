@@ -1,0 +1,16 @@
+DROP TABLE responsibilities;
+DROP TABLE rectifications;
+DROP TABLE hazards;
+DROP TABLE outcomes;
+DROP TABLE upload_chunks;
+DROP TABLE uploads;
+DROP TABLE photos;
+DROP TABLE answer_changes;
+DROP TABLE answers;
+DROP TABLE inspection_members;
+DROP TABLE inspections;
+DROP TABLE draw_replacements;
+DROP TABLE draws;
+DROP TABLE plans;
+DROP TABLE ruleset_activations;
+DROP TABLE rulesets;
