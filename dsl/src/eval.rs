@@ -176,6 +176,25 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
 }
 
 impl Compiled {
+    /// Whether `value` answers item `path` (its dotted id): `Ok`, or why not in plain words. A
+    /// null answer clears the item and is always accepted. Lets a sync endpoint refuse one bad
+    /// answer of a batch without binding the whole input.
+    pub fn check_answer(&self, path: &str, value: &serde_json::Value) -> Result<(), String> {
+        let node = self
+            .nodes
+            .iter()
+            .find(|n| n.path == path)
+            .ok_or_else(|| "no such item in this ruleset".to_owned())?;
+        let item = node
+            .item
+            .as_ref()
+            .ok_or_else(|| "this is a section, not an item".to_owned())?;
+        if value.is_null() {
+            return Ok(());
+        }
+        convert(&item.question, value).map(|_| ())
+    }
+
     /// Index of the node with dotted id `path`.
     pub fn node_index(&self, path: &str) -> Option<usize> {
         self.nodes.iter().position(|n| n.path == path)

@@ -105,3 +105,22 @@ fn a_tampered_compiled_form_is_refused_before_evaluation() {
     let tampered: caregrade_dsl::ir::Compiled = serde_json::from_value(json).expect("json");
     assert!(tampered.validate().is_err());
 }
+
+/// One answer checked on its own, as the sync endpoint does for each answer of a batch.
+#[rstest]
+#[case("duty.control_room", serde_json::json!(true), None)]
+#[case("duty.control_room", serde_json::json!(null), None)]
+#[case("duty.control_room", serde_json::json!(3), Some("yes"))]
+#[case("duty.missing", serde_json::json!(true), Some("no such item"))]
+#[case("duty", serde_json::json!(true), Some("section"))]
+fn check_answer(#[case] item: &str, #[case] value: Value, #[case] error: Option<&str>) {
+    let text = std::fs::read_to_string("tests/rulesets/mini_checklist.rules").unwrap();
+    let mut lib = Library::new();
+    let f = lib.add("mini_checklist.rules", text.as_bytes());
+    let c = lib.compile_file(f).compiled.unwrap();
+    match (c.check_answer(item, &value), error) {
+        (Ok(()), None) => {}
+        (Err(e), Some(want)) => assert!(e.contains(want), "{e}"),
+        (got, want) => panic!("{item} = {value}: got {got:?}, wanted error {want:?}"),
+    }
+}
