@@ -53,7 +53,8 @@ pub struct Problem<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub current: Option<&'a serde_json::Value>,
-    /// Per-row errors (`row`, `column`, `message`), for CSV imports.
+    /// Every reason: per-row errors (`row`, `column`, `message`) of a CSV import, diagnostics
+    /// of a ruleset, per-answer results of a sync, evidence missing at submit.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Object>>)]
     pub errors: Option<&'a serde_json::Value>,
@@ -136,6 +137,31 @@ impl ApiError {
         e.extra = Some(Box::new(Extra {
             current: Some(current),
             errors: None,
+        }));
+        e
+    }
+
+    /// 409: the request conflicts with the record's state (`code` says which rule).
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, "Conflict", detail)
+    }
+
+    /// 422: well-formed but refused by a rule; `errors` lists every reason (e.g. the
+    /// diagnostics of a ruleset with line, column and span, or the evidence still missing).
+    pub fn unprocessable(
+        code: &'static str,
+        detail: impl Into<String>,
+        errors: serde_json::Value,
+    ) -> Self {
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            "Unprocessable",
+            detail,
+        );
+        e.extra = Some(Box::new(Extra {
+            current: None,
+            errors: Some(errors),
         }));
         e
     }

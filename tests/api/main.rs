@@ -9,3 +9,4 @@ mod harness;
 mod ops;
 mod registry;
 mod roles;
+mod rulesets;

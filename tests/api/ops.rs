@@ -28,6 +28,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/users"),
     ("post", "/api/v1/users"),
     ("delete", "/api/v1/users/{id}"),
+    ("post", "/api/v1/rulesets"),
+    ("get", "/api/v1/rulesets"),
+    ("get", "/api/v1/rulesets/in-force"),
+    ("get", "/api/v1/rulesets/{hash}"),
+    ("get", "/api/v1/rulesets/{hash}/compiled"),
+    ("post", "/api/v1/rulesets/{hash}/activate"),
+    ("post", "/api/v1/rulesets/{hash}/retire"),
 ];
 
 #[tokio::test]

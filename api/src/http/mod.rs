@@ -11,6 +11,7 @@ pub mod inspectors;
 pub mod institutions;
 pub mod metrics;
 pub mod request_id;
+pub mod rulesets;
 pub mod users;
 
 use crate::state::AppState;
@@ -75,7 +76,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(inspectors::remove)
                 .service(users::list)
                 .service(users::create)
-                .service(users::remove),
+                .service(users::remove)
+                .service(rulesets::upload)
+                .service(rulesets::list)
+                .service(rulesets::in_force)
+                .service(rulesets::get_one)
+                .service(rulesets::compiled)
+                .service(rulesets::activate)
+                .service(rulesets::retire),
         );
 }
 

@@ -192,6 +192,24 @@ pub fn store(conn: &mut DbConn, row: &RulesetRow) -> QueryResult<bool> {
     Ok(true)
 }
 
+/// Stores a checked version (unless stored already) and, when `region` is given, puts it in force
+/// there, in one transaction. Returns whether the version was new.
+pub fn store_and_activate(
+    conn: &mut DbConn,
+    row: &RulesetRow,
+    region: Option<&str>,
+    by: &str,
+    now: &str,
+) -> QueryResult<bool> {
+    conn.transaction(|c| {
+        let created = store(c, row)?;
+        if let Some(region) = region {
+            activate(c, row, region, Some(by), now)?;
+        }
+        Ok(created)
+    })
+}
+
 /// One version by hash.
 pub fn get(conn: &mut DbConn, hash: &str) -> QueryResult<Option<RulesetRow>> {
     rulesets::table
