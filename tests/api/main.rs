@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod errors;
 mod harness;
+mod inspections;
 mod ops;
 mod registry;
 mod roles;

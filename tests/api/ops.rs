@@ -35,6 +35,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/rulesets/{hash}/compiled"),
     ("post", "/api/v1/rulesets/{hash}/activate"),
     ("post", "/api/v1/rulesets/{hash}/retire"),
+    ("post", "/api/v1/inspections/{id}/answers"),
+    ("get", "/api/v1/inspections/{id}/answers"),
+    ("get", "/api/v1/inspections/{id}/answers/history"),
+    ("post", "/api/v1/inspections/{id}/acknowledge"),
+    ("post", "/api/v1/inspections/{id}/submit"),
+    ("get", "/api/v1/inspections/{id}/outcome"),
 ];
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 //! annotated with `#[utoipa::path]` lands in `/api/v1/openapi.json` by construction; the
 //! integration test `openapi_lists_every_route` fails when a route is missing.
 
+pub mod answers;
 pub mod auth_routes;
 pub mod body;
 pub mod health;
@@ -12,6 +13,7 @@ pub mod institutions;
 pub mod metrics;
 pub mod request_id;
 pub mod rulesets;
+pub mod submission;
 pub mod users;
 
 use crate::state::AppState;
@@ -83,7 +85,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(rulesets::get_one)
                 .service(rulesets::compiled)
                 .service(rulesets::activate)
-                .service(rulesets::retire),
+                .service(rulesets::retire)
+                .service(answers::sync)
+                .service(answers::list)
+                .service(answers::history)
+                .service(submission::acknowledge)
+                .service(submission::submit)
+                .service(submission::outcome),
         );
 }
 

@@ -9,6 +9,10 @@ use crate::registry::users::UserRow;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub mod answers;
+pub mod facts;
+pub mod submit;
+
 /// Why an inspection exists.
 pub mod purpose {
     /// A 双随机 spot check drawn from a plan.
@@ -171,4 +175,42 @@ pub fn bump_version(conn: &mut DbConn, id: &str, now: &str) -> QueryResult<i32> 
         .find(id)
         .select(inspections::version)
         .first(conn)
+}
+
+/// What a request needs of an inspection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// To see it.
+    Read,
+    /// To be on its team.
+    Team,
+    /// To be on its team while it can still change.
+    TeamWritable,
+}
+
+/// The inspection `id` if `user` may do what `need` says: 404 when they cannot see it, 403 when
+/// they see it but are not on the team, 409 `inspection_submitted` when it is read-only.
+pub fn require(
+    conn: &mut DbConn,
+    user: &UserRow,
+    id: &str,
+    need: Need,
+) -> Result<(InspectionRow, Access), crate::error::ApiError> {
+    use crate::error::ApiError;
+    let (row, how) = access(conn, user, id)?.ok_or_else(|| ApiError::not_found("inspection"))?;
+    if need != Need::Read && how != Access::Team {
+        return Err(ApiError::forbidden("only the inspecting team may do this"));
+    }
+    if need == Need::TeamWritable && row.is_read_only() {
+        return Err(submitted());
+    }
+    Ok((row, how))
+}
+
+/// 409: the inspection was submitted and is read-only.
+pub fn submitted() -> crate::error::ApiError {
+    crate::error::ApiError::conflict(
+        "inspection_submitted",
+        "the inspection was submitted and is read-only",
+    )
 }
