@@ -319,4 +319,99 @@ async fn submit_scores_on_the_server_and_fills_the_three_lists_once() {
         )
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+    // The three lists.
+    let (st, l) = w
+        .server
+        .get(
+            &format!("/api/v1/lists/hazards?inspection={id}"),
+            &w.inspector,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{l}");
+    assert_eq!(l["total"], 2, "{l}");
+    let major = l["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["level"] == "major")
+        .unwrap();
+    assert_eq!(major["item"], "duty.exits");
+    assert_eq!(major["pending"], true);
+    assert_eq!(major["immediate"], "立即疏散相关区域老年人");
+    assert_eq!(major["location"], "二楼东侧");
+    assert_eq!(major["status"], "open");
+    assert_eq!(major["party_role"], "principal");
+    assert_eq!(
+        major["party_name"], "张三",
+        "the legal representative answers as principal"
+    );
+    assert_eq!(major["department_title"], "消防救援机构");
+    let general = l["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["level"] == "general")
+        .unwrap();
+    assert_eq!(
+        general["party_name"], "李四",
+        "the safety manager answers for fire-safety management"
+    );
+    assert_eq!(general["photos"].as_array().unwrap().len(), 1);
+    // Deadline 7 days from today (UTC+8) for the general one, today for the immediate one.
+    let today = caregrade::inspections::submit::today_cn();
+    assert_eq!(major["deadline"], today.format("%Y-%m-%d").to_string());
+    assert_eq!(
+        general["deadline"],
+        (today + chrono::Days::new(7))
+            .format("%Y-%m-%d")
+            .to_string()
+    );
+    let (_, none) = w
+        .server
+        .get("/api/v1/lists/rectifications?overdue=true", &w.admin)
+        .await;
+    assert_eq!(none["total"], 0);
+    let (_, majors) = w
+        .server
+        .get(
+            "/api/v1/lists/rectifications?level=major&status=open",
+            &w.institution,
+        )
+        .await;
+    assert_eq!(majors["total"], 1);
+    let (_, elsewhere) = w
+        .server
+        .get("/api/v1/lists/responsibilities", &w.admin_other_city)
+        .await;
+    assert_eq!(elsewhere["total"], 0);
+    let (st, _) = w.server.get("/api/v1/lists/nonsense", &w.admin).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let res = w
+        .server
+        .client
+        .get(format!(
+            "{}/api/v1/lists/responsibilities/export?inspection={id}",
+            w.server.base
+        ))
+        .bearer_auth(&w.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let bytes = res.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "BOM first, for Excel");
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].starts_with("机构名称,统一社会信用代码,隐患描述,主体责任,责任人,监管责任"),
+        "{text}"
+    );
+    assert!(text.contains("消防安全管理人,李四,消防救援机构"), "{text}");
 }

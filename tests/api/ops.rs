@@ -41,6 +41,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/inspections/{id}/acknowledge"),
     ("post", "/api/v1/inspections/{id}/submit"),
     ("get", "/api/v1/inspections/{id}/outcome"),
+    ("get", "/api/v1/lists/{list}"),
+    ("get", "/api/v1/lists/{list}/export"),
 ];
 
 #[tokio::test]

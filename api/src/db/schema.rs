@@ -332,6 +332,7 @@ diesel::joinable!(photos -> inspections (inspection_id));
 diesel::joinable!(rectifications -> hazards (hazard_id));
 diesel::joinable!(responsibilities -> hazards (hazard_id));
 diesel::joinable!(inspections -> institutions (institution_id));
+diesel::joinable!(hazards -> institutions (institution_id));
 diesel::allow_tables_to_appear_in_same_query!(
     institutions,
     inspectors,

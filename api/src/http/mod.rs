@@ -10,6 +10,7 @@ pub mod body;
 pub mod health;
 pub mod inspectors;
 pub mod institutions;
+pub mod lists;
 pub mod metrics;
 pub mod request_id;
 pub mod rulesets;
@@ -91,7 +92,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(answers::history)
                 .service(submission::acknowledge)
                 .service(submission::submit)
-                .service(submission::outcome),
+                .service(submission::outcome)
+                .service(lists::list_page)
+                .service(lists::export),
         );
 }
 

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod answers;
 pub mod facts;
+pub mod lists;
 pub mod submit;
 
 /// Why an inspection exists.
