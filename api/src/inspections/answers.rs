@@ -273,6 +273,13 @@ pub fn sync(
         .map(|t| t.with_timezone(&chrono::Utc))
         .unwrap_or(now);
     conn.transaction(|c| {
+        // Write first: on SQLite this takes the write lock (waiting up to the busy timeout) before
+        // any read fixes a snapshot that a concurrent commit would make stale (SQLITE_BUSY_SNAPSHOT
+        // cannot be waited out); on PostgreSQL it locks the row, so two batches for the same
+        // inspection apply one after the other and cannot both pass the version check.
+        diesel::update(inspections::table.find(&inspection.id))
+            .set(inspections::version.eq(inspections::version))
+            .execute(c)?;
         let state: String = inspections::table
             .find(&inspection.id)
             .select(inspections::status)
