@@ -127,6 +127,42 @@ async fn sync_is_idempotent_and_refuses_bad_answers_one_by_one() {
     assert_eq!(again["version"].as_i64().unwrap(), version);
     let (_, hist) = w.server.get(&format!("{path}/history"), &w.inspector).await;
     assert_eq!(hist.as_array().unwrap().len(), 2, "{hist}");
+    // The offline package carries everything, and is unchanged until something changes.
+    let pkg_path = format!("/api/v1/inspections/{id}/package");
+    let (st, pkg) = w.server.get(&pkg_path, &w.inspector).await;
+    assert_eq!(st, StatusCode::OK, "{pkg}");
+    assert_eq!(pkg["version"].as_i64().unwrap(), version);
+    assert_eq!(pkg["rulesets"][0]["id"], "fire_mini");
+    assert_eq!(pkg["rulesets"][0]["compiled"]["id"], "fire_mini");
+    assert_eq!(
+        pkg["rulesets"][0]["compiled"]["hash"],
+        pkg["rulesets"][0]["hash"]
+    );
+    assert_eq!(pkg["facts"]["floors"], 3);
+    assert_eq!(pkg["facts"]["sprinklers"], true);
+    assert_eq!(pkg["institution"]["id"], w.own.as_str());
+    assert_eq!(pkg["answers"].as_array().unwrap().len(), 2);
+    let res = w
+        .server
+        .client
+        .get(format!("{}{pkg_path}", w.server.base))
+        .bearer_auth(&w.inspector)
+        .send()
+        .await
+        .unwrap();
+    let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+    let res = w
+        .server
+        .client
+        .get(format!("{}{pkg_path}", w.server.base))
+        .bearer_auth(&w.inspector)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+    let (st, _) = w.server.get(&pkg_path, &w.admin).await;
+    assert_eq!(st, StatusCode::OK);
     // The first answer started the inspection: now the institution sees it.
     let (st, seen) = w.server.get(&path, &w.institution).await;
     assert_eq!(st, StatusCode::OK, "{seen}");
@@ -156,6 +192,8 @@ async fn sync_is_idempotent_and_refuses_bad_answers_one_by_one() {
     assert_eq!(hist.len(), 3);
     assert_eq!(hist[2]["old_value"], "\"locked\"");
     assert_eq!(hist[2]["new_value"], "\"blocked\"");
+    let (st, _) = w.server.get(&pkg_path, &w.institution).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
     // The institution reads but may not answer, nor read the audit trail.
     let (st, _) = w
         .server

@@ -93,6 +93,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(submission::acknowledge)
                 .service(submission::submit)
                 .service(submission::outcome)
+                .service(submission::package)
                 .service(lists::list_page)
                 .service(lists::export),
         );

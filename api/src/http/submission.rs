@@ -183,3 +183,45 @@ pub async fn outcome(
         .await
         .map(web::Json)
 }
+
+/// The offline package of an inspection (team and bureau): institution and facts, the compiled
+/// rulesets, answers and photos so far, and the version. `ETag` is the inspection's version, so a
+/// phone re-fetching with `If-None-Match` gets 304 when nothing changed.
+#[utoipa::path(tag = "inspections", responses((status = 200, body = crate::inspections::package::Package), (status = 304, description = "unchanged"), (status = 403, body = Problem), (status = 404, body = Problem)), security(("bearer" = [])))]
+#[get("/inspections/{id}/package")]
+pub async fn package(
+    state: web::Data<AppState>,
+    user: AnyUser,
+    req: actix_web::HttpRequest,
+    id: web::Path<String>,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    use actix_web::http::header;
+    let id = id.into_inner();
+    let pkg = state
+        .db(move |c| {
+            let (row, how) = inspections::require(c, &user.0, &id, Need::Read)?;
+            if how == inspections::Access::Institution {
+                return Err(ApiError::forbidden(
+                    "the package is for the inspecting team and the bureau",
+                ));
+            }
+            let photos = crate::inspections::photo_meta(c, &row.id)?;
+            Ok(crate::inspections::package::build(c, &row, photos)?)
+        })
+        .await?;
+    let etag = format!("W/\"{}-{}\"", pkg.inspection.id, pkg.version);
+    let unchanged = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    if unchanged {
+        return Ok(actix_web::HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .finish());
+    }
+    Ok(actix_web::HttpResponse::Ok()
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "private, no-cache"))
+        .json(pkg))
+}
