@@ -2,6 +2,7 @@
 //! handling, and the HTTP API. The binary `caregrade` is a thin CLI over it; integration tests
 //! start the real server through it.
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;

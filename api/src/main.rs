@@ -37,6 +37,16 @@ enum Command {
     User(UserCommand),
     /// Rules-language tools: check, test, fmt, score.
     Rules(rules_cli::RulesArgs),
+    /// The audit chain.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum AuditCommand {
+    /// Recompute every link of the audit chain; exit 0 when intact, 1 naming the first broken
+    /// link.
+    Verify,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -123,6 +133,19 @@ fn run(cli: Cli) -> Result<(), StartError> {
                 None => println!("added {username} ({role})"),
             }
             Ok(())
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let pool = server::open_database(&config)?;
+            let mut conn = pool.get().map_err(caregrade::db::DbError::from)?;
+            match caregrade::audit::verify(&mut conn)? {
+                caregrade::audit::Verdict::Intact(n) => {
+                    println!("audit chain intact: {n} entries");
+                    Ok(())
+                }
+                caregrade::audit::Verdict::Broken { seq, reason } => Err(StartError::Other(
+                    format!("audit chain broken at entry {seq}: {reason}"),
+                )),
+            }
         }
         Command::User(UserCommand::Disable { username }) => set_disabled(&config, &username, true),
         Command::User(UserCommand::Enable { username }) => set_disabled(&config, &username, false),

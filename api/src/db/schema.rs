@@ -325,6 +325,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_log (seq) {
+        seq -> BigInt,
+        at -> Text,
+        actor -> Text,
+        action -> Text,
+        entity -> Text,
+        entity_id -> Text,
+        payload -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(inspection_members -> inspections (inspection_id));
 diesel::joinable!(answers -> inspections (inspection_id));
@@ -338,6 +360,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     inspectors,
     users,
     refresh_tokens,
+    audit_log,
+    audit_head,
     rulesets,
     ruleset_activations,
     plans,

@@ -327,10 +327,11 @@ pub async fn retire(
 ) -> Result<web::Json<RulesetInfo>, ApiError> {
     let region = target_region(&admin, q.0.region)?;
     let hash = hash.into_inner();
+    let by = admin.0.id.clone();
     state
         .db(move |c| {
             let row = model::get(c, &hash)?.ok_or_else(|| ApiError::not_found("ruleset"))?;
-            if !model::retire(c, &hash, &region, &now_text())? {
+            if !model::retire(c, &hash, &region, &by, &now_text())? {
                 return Err(ApiError::not_found(
                     "activation of this ruleset in that region",
                 ));

@@ -310,6 +310,7 @@ pub fn sync(
         let mut results = Vec::with_capacity(batch.len());
         let mut in_batch: HashMap<&str, i32> = HashMap::new();
         let mut applied = 0;
+        let mut changes = Vec::new();
         for a in batch {
             if let Some(&v) = in_batch.get(a.client_uuid.as_str()) {
                 results.push(duplicate(a, v));
@@ -394,6 +395,14 @@ pub fn sync(
                 field: None,
                 current: None,
             });
+            changes.push(serde_json::json!({
+                "client_uuid": a.client_uuid,
+                "ruleset": a.ruleset,
+                "item": a.item,
+                "old": old.map(|o| o.value.clone()),
+                "new": row.value,
+                "version": row.version,
+            }));
             current.insert(key, row);
             applied += 1;
         }
@@ -408,7 +417,16 @@ pub fn sync(
                     ))
                     .execute(c)?;
             }
-            bump_version(c, &inspection.id, &now_text)?
+            let version = bump_version(c, &inspection.id, &now_text)?;
+            crate::audit::append(
+                c,
+                user,
+                "answers.synced",
+                "inspection",
+                &inspection.id,
+                &serde_json::json!({ "version": version, "changes": changes }),
+            )?;
+            version
         } else {
             inspections::table
                 .find(&inspection.id)

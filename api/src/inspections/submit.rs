@@ -102,7 +102,16 @@ pub fn acknowledge(
         if n == 0 {
             return Ok(Err(super::submitted()));
         }
-        super::bump_version(c, &inspection.id, now).map(Ok)
+        let version = super::bump_version(c, &inspection.id, now)?;
+        crate::audit::append(
+            c,
+            &ack.recorded_by,
+            "inspection.acknowledged",
+            "inspection",
+            &inspection.id,
+            &serde_json::json!({ "version": version, "acknowledgement": ack }),
+        )?;
+        Ok(Ok(version))
     })
 }
 
@@ -188,6 +197,8 @@ pub fn submit(
             .into());
         }
         let mut hazard_count = 0;
+        let mut hazard_ids = Vec::new();
+        let mut receipts = Vec::new();
         for (name, compiled, answers, rep) in &scored {
             let answers_json = serde_json::to_string(answers).unwrap_or_default();
             let report_json = serde_json::to_value(rep).unwrap_or(Value::Null);
@@ -206,11 +217,29 @@ pub fn submit(
                 ))
                 .execute(c)?;
             for h in &rep.hazards {
-                enter_lists(c, inspection, &inst, name, h, as_of, now)?;
+                let id = enter_lists(c, inspection, &inst, name, h, as_of, now)?;
+                hazard_ids
+                    .push(serde_json::json!({ "hazard": id, "rule": h.id, "level": h.level }));
                 hazard_count += 1;
             }
+            receipts.push(serde_json::json!({
+                "ruleset": name,
+                "ruleset_hash": compiled.hash,
+                "answers_hash": caregrade_dsl::sha256_hex(answers_json.as_bytes()),
+                "engine": compiled.engine,
+                "total": rep.total.map(|t| t.to_string()),
+                "grade": rep.grade.as_ref().map(|g| g.id.clone()),
+            }));
         }
-        super::bump_version(c, &inspection.id, now)?;
+        let version = super::bump_version(c, &inspection.id, now)?;
+        crate::audit::append(
+            c,
+            user,
+            "inspection.submitted",
+            "inspection",
+            &inspection.id,
+            &serde_json::json!({ "version": version, "outcomes": receipts, "hazards": hazard_ids }),
+        )?;
         let current: InspectionRow = inspections::table
             .find(&inspection.id)
             .select(InspectionRow::as_select())
@@ -311,7 +340,7 @@ fn enter_lists(
     h: &HazardReport,
     as_of: chrono::NaiveDate,
     now: &str,
-) -> QueryResult<()> {
+) -> QueryResult<String> {
     let hazard_id = uuid::Uuid::new_v4().to_string();
     let (note,): (Option<String>,) = answers::table
         .filter(answers::inspection_id.eq(&inspection.id))
@@ -385,7 +414,7 @@ fn enter_lists(
             responsibilities::created_at.eq(now),
         ))
         .execute(conn)?;
-    Ok(())
+    Ok(hazard_id)
 }
 
 /// What a submitted inspection stored.

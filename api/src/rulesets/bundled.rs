@@ -86,6 +86,14 @@ pub fn load(conn: &mut DbConn, files: &[(&str, &str)], now: &str) -> QueryResult
     conn.transaction(|c| {
         for row in &rows {
             store(c, row)?;
+            crate::audit::append(
+                c,
+                "system",
+                "ruleset.stored",
+                "ruleset",
+                &row.hash,
+                &serde_json::json!({ "name": row.name, "kind": row.kind, "version": row.version_label, "bundled": row.file_name }),
+            )?;
             if row.base_hash.is_none() {
                 activate(c, row, "", None, now)?;
             }

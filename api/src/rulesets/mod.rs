@@ -203,6 +203,16 @@ pub fn store_and_activate(
 ) -> QueryResult<bool> {
     conn.transaction(|c| {
         let created = store(c, row)?;
+        if created {
+            crate::audit::append(
+                c,
+                by,
+                "ruleset.stored",
+                "ruleset",
+                &row.hash,
+                &serde_json::json!({ "name": row.name, "kind": row.kind, "version": row.version_label, "base": row.base_hash }),
+            )?;
+        }
         if let Some(region) = region {
             activate(c, row, region, Some(by), now)?;
         }
@@ -293,12 +303,43 @@ pub fn activate(
                 ruleset_activations::activated_at.eq(now),
             ))
             .execute(c)?;
+        crate::audit::append(
+            c,
+            by.unwrap_or("system"),
+            "ruleset.activated",
+            "ruleset",
+            &row.hash,
+            &serde_json::json!({ "region": region, "name": row.name }),
+        )?;
         Ok(())
     })
 }
 
 /// Retires version `hash` in `region`. Returns whether it was in force there.
-pub fn retire(conn: &mut DbConn, hash: &str, region: &str, now: &str) -> QueryResult<bool> {
+pub fn retire(
+    conn: &mut DbConn,
+    hash: &str,
+    region: &str,
+    by: &str,
+    now: &str,
+) -> QueryResult<bool> {
+    conn.transaction(|c| {
+        let n = retire_hash(c, hash, region, now)?;
+        if n {
+            crate::audit::append(
+                c,
+                by,
+                "ruleset.retired",
+                "ruleset",
+                hash,
+                &serde_json::json!({ "region": region }),
+            )?;
+        }
+        Ok(n)
+    })
+}
+
+fn retire_hash(conn: &mut DbConn, hash: &str, region: &str, now: &str) -> QueryResult<bool> {
     let n = diesel::update(
         ruleset_activations::table
             .filter(ruleset_activations::region_code.eq(region))
