@@ -54,6 +54,9 @@ pub struct Config {
     pub login_window_secs: u64,
     /// Password of the first admin, created when there is no user yet (else one is printed once).
     pub admin_password: Option<String>,
+    /// How often the server emits what overdue rectifications entail, seconds (0: never; the
+    /// overdue state itself is always derived from the clock).
+    pub escalation_interval_secs: u64,
     /// Load the rulesets bundled from `checklists/` when the database holds none (first start).
     pub bundled_rulesets: bool,
     /// `local` or `s3`.
@@ -93,6 +96,7 @@ impl Default for Config {
             login_window_secs: 15 * 60,
             admin_password: None,
             bundled_rulesets: true,
+            escalation_interval_secs: 600,
             store: StoreKind::Local,
             photo_dir: None,
             s3_endpoint: None,

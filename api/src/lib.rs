@@ -11,6 +11,7 @@ pub mod error;
 pub mod http;
 pub mod inspections;
 pub mod photos;
+pub mod rectification;
 pub mod registry;
 pub mod rulesets;
 pub mod server;

@@ -139,9 +139,38 @@ pub fn server(
     listener: TcpListener,
     workers: Option<usize>,
 ) -> std::io::Result<actix_web::dev::Server> {
+    let every = state.config.escalation_interval_secs;
+    if every > 0 {
+        actix_web::rt::spawn(escalate_periodically(state.clone(), every));
+    }
     let mut server = HttpServer::new(move || crate::http::app(state.clone())).listen(listener)?;
     if let Some(n) = workers {
         server = server.workers(n);
     }
     Ok(server.run())
+}
+
+/// Emits, every `secs` seconds, what overdue rectifications entail. Correctness never depends on
+/// it (overdue is derived from the clock on every read); it only makes the consequences happen
+/// without someone asking.
+async fn escalate_periodically(state: web::Data<AppState>, secs: u64) {
+    let mut tick = actix_web::rt::time::interval(Duration::from_secs(secs));
+    loop {
+        tick.tick().await;
+        let today = crate::inspections::submit::today_cn()
+            .format("%Y-%m-%d")
+            .to_string();
+        match state
+            .db(move |c| Ok(crate::rectification::escalate_overdue(c, &today)?))
+            .await
+        {
+            Ok(e) if !e.escalated.is_empty() => tracing::info!(
+                escalated = e.escalated.len(),
+                rechecks = e.rechecks.len(),
+                "escalated overdue rectifications"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "escalation run failed"),
+        }
+    }
 }

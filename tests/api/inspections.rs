@@ -51,7 +51,7 @@ pub async fn seed_inspection(w: &World, source: &'static str) -> String {
 }
 
 /// Records a photo of `item` behind the API's back (uploads are tested in `photos`).
-pub async fn fake_photo(w: &World, inspection: &str, ruleset: &str, item: &str) {
+pub async fn fake_photo(w: &World, inspection: &str, ruleset: &str, item: &str) -> String {
     let pool = w.server.state.pool.clone();
     let (i, r, it) = (inspection.to_owned(), ruleset.to_owned(), item.to_owned());
     tokio::task::spawn_blocking(move || {
@@ -64,9 +64,10 @@ pub async fn fake_photo(w: &World, inspection: &str, ruleset: &str, item: &str) 
         ))
         .execute(&mut c)
         .unwrap();
+        id
     })
     .await
-    .unwrap();
+    .unwrap()
 }
 
 fn answer(uuid: &str, item: &str, value: Value, base: i32) -> Value {
@@ -452,4 +453,39 @@ async fn submit_scores_on_the_server_and_fills_the_three_lists_once() {
         "{text}"
     );
     assert!(text.contains("消防安全管理人,李四,消防救援机构"), "{text}");
+}
+
+/// Plays an inspection of the world's own institution to submit with one general hazard
+/// (control room) and one major (exits locked). Returns the inspection id.
+pub async fn submitted_with_two_hazards(w: &World) -> String {
+    let id = seed_inspection(w, CHECKLIST).await;
+    let base = format!("/api/v1/inspections/{id}");
+    let (st, r) = w
+        .server
+        .post(
+            &format!("{base}/answers"),
+            Some(&w.inspector),
+            json!({ "answers": [
+                answer(U1, "duty.control_room", json!(false), 0),
+                answer(U2, "duty.exits", json!("locked"), 0),
+            ]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    fake_photo(w, &id, "fire_mini", "duty.control_room").await;
+    let (st, _) = w
+        .server
+        .post(
+            &format!("{base}/acknowledge"),
+            Some(&w.inspector),
+            json!({ "name": "王院长" }),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, s) = w
+        .server
+        .post(&format!("{base}/submit"), Some(&w.inspector), json!({}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{s}");
+    id
 }

@@ -9,6 +9,7 @@ mod errors;
 mod harness;
 mod inspections;
 mod ops;
+mod rectifications;
 mod registry;
 mod roles;
 mod rulesets;

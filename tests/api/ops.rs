@@ -44,6 +44,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/inspections/{id}/package"),
     ("get", "/api/v1/lists/{list}"),
     ("get", "/api/v1/lists/{list}/export"),
+    ("get", "/api/v1/rectifications/{id}"),
+    ("post", "/api/v1/rectifications/{id}/submit"),
+    ("post", "/api/v1/rectifications/{id}/verify"),
+    ("post", "/api/v1/rectifications/{id}/reject"),
+    ("post", "/api/v1/rectifications/{id}/extend"),
+    ("post", "/api/v1/escalations/run"),
 ];
 
 #[tokio::test]

@@ -347,6 +347,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    rectification_steps (id) {
+        id -> Text,
+        rectification_id -> Text,
+        action -> Text,
+        note -> Nullable<Text>,
+        evidence -> Text,
+        old_deadline -> Nullable<Text>,
+        new_deadline -> Nullable<Text>,
+        actor -> Text,
+        at -> Text,
+    }
+}
+
+diesel::table! {
+    credit_events (id) {
+        id -> Text,
+        institution_id -> Text,
+        kind -> Text,
+        occurred_on -> Text,
+        source -> Text,
+        source_id -> Text,
+        document_no -> Nullable<Text>,
+        note -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Text,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(inspection_members -> inspections (inspection_id));
 diesel::joinable!(answers -> inspections (inspection_id));
@@ -362,6 +391,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     audit_log,
     audit_head,
+    rectification_steps,
+    credit_events,
     rulesets,
     ruleset_activations,
     plans,

@@ -12,6 +12,7 @@ pub mod inspectors;
 pub mod institutions;
 pub mod lists;
 pub mod metrics;
+pub mod rectifications;
 pub mod request_id;
 pub mod rulesets;
 pub mod submission;
@@ -95,7 +96,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(submission::outcome)
                 .service(submission::package)
                 .service(lists::list_page)
-                .service(lists::export),
+                .service(lists::export)
+                .service(rectifications::get_one)
+                .service(rectifications::submit)
+                .service(rectifications::verify)
+                .service(rectifications::reject)
+                .service(rectifications::extend)
+                .service(rectifications::run_escalation),
         );
 }
 

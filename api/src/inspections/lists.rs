@@ -171,6 +171,8 @@ pub struct ListEntry {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListFilter {
+    /// One rectification.
+    pub rectification: Option<String>,
     /// One inspection.
     pub inspection: Option<String>,
     /// One institution.
@@ -218,6 +220,9 @@ fn query<'a>(scope: &Scope, f: &ListFilter, today: &str) -> Boxed<'a> {
             );
         }
         Scope::Institution(id) => q = q.filter(hazards::institution_id.eq(id.clone())),
+    }
+    if let Some(v) = f.rectification.clone() {
+        q = q.filter(rectifications::id.eq(v));
     }
     if let Some(v) = f.inspection.clone() {
         q = q.filter(hazards::inspection_id.eq(v));
@@ -400,4 +405,17 @@ pub fn page(
         ))
         .load(conn)?;
     Ok((rows.into_iter().map(|r| entry(r, &today)).collect(), total))
+}
+
+/// One entry by its rectification id, within `scope`.
+pub fn by_rectification(
+    conn: &mut DbConn,
+    scope: &Scope,
+    id: &str,
+) -> QueryResult<Option<ListEntry>> {
+    let f = ListFilter {
+        rectification: Some(id.to_owned()),
+        ..ListFilter::default()
+    };
+    Ok(page(conn, scope, &f, 1, 0)?.0.into_iter().next())
 }

@@ -19,6 +19,8 @@ pub mod submit;
 pub mod purpose {
     /// A 双随机 spot check drawn from a plan.
     pub const SPOT_CHECK: &str = "spot_check";
+    /// A look-back re-inspection (回头看) of an institution's open items.
+    pub const RECHECK: &str = "recheck";
 }
 
 /// Where an inspection stands. Only `assigned` hides it from the institution (unannounced checks);

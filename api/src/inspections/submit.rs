@@ -218,6 +218,12 @@ pub fn submit(
                 .execute(c)?;
             for h in &rep.hazards {
                 let id = enter_lists(c, inspection, &inst, name, h, as_of, now)?;
+                let kind = match h.level {
+                    caregrade_dsl::ast::HazardLevel::Major => "hazard_major",
+                    caregrade_dsl::ast::HazardLevel::General => "hazard_general",
+                };
+                let on = as_of.format("%Y-%m-%d").to_string();
+                crate::rectification::credit_event(c, &inst.id, kind, &on, "hazard", &id, user)?;
                 hazard_ids
                     .push(serde_json::json!({ "hazard": id, "rule": h.id, "level": h.level }));
                 hazard_count += 1;

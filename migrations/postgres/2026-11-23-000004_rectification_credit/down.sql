@@ -1,0 +1,2 @@
+DROP TABLE credit_events;
+DROP TABLE rectification_steps;
