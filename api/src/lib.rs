@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod credit;
 pub mod db;
 pub mod demo;
 pub mod error;

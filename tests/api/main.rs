@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 mod cli;
+mod credit;
 mod errors;
 mod harness;
 mod inspections;

@@ -7,6 +7,7 @@
 pub mod answers;
 pub mod auth_routes;
 pub mod body;
+pub mod credit;
 pub mod health;
 pub mod inspectors;
 pub mod institutions;
@@ -102,7 +103,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(rectifications::verify)
                 .service(rectifications::reject)
                 .service(rectifications::extend)
-                .service(rectifications::run_escalation),
+                .service(rectifications::run_escalation)
+                .service(credit::record)
+                .service(credit::enter),
         );
 }
 
