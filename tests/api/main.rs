@@ -10,6 +10,7 @@ mod errors;
 mod harness;
 mod inspections;
 mod ops;
+mod publication;
 mod rectifications;
 mod registry;
 mod roles;

@@ -52,6 +52,14 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/escalations/run"),
     ("get", "/api/v1/institutions/{id}/credit"),
     ("post", "/api/v1/institutions/{id}/credit/events"),
+    ("post", "/api/v1/publications/batches"),
+    ("get", "/api/v1/publications/batches/{id}"),
+    ("post", "/api/v1/publications/batches/{id}/publish"),
+    ("post", "/api/v1/publications/{id}/withdraw"),
+    ("post", "/api/v1/publications/{id}/correct"),
+    ("get", "/api/v1/publications/late"),
+    ("get", "/public/v1/publications"),
+    ("get", "/public/v1/publications/{id}"),
 ];
 
 #[tokio::test]

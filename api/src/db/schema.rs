@@ -376,6 +376,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    publication_batches (id) {
+        id -> Text,
+        region_code -> Text,
+        status -> Text,
+        created_by -> Text,
+        created_at -> Text,
+        published_by -> Nullable<Text>,
+        published_at -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    publications (id) {
+        id -> Text,
+        batch_id -> Text,
+        kind -> Text,
+        source_id -> Text,
+        institution_id -> Nullable<Text>,
+        district_code -> Text,
+        record -> Text,
+        status -> Text,
+        published_on -> Nullable<Text>,
+        withdraw_on -> Nullable<Text>,
+        audit_seq -> Nullable<BigInt>,
+        replaces -> Nullable<Text>,
+        withdrawn_reason -> Nullable<Text>,
+        created_at -> Text,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(inspection_members -> inspections (inspection_id));
 diesel::joinable!(answers -> inspections (inspection_id));
@@ -393,6 +424,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_head,
     rectification_steps,
     credit_events,
+    publication_batches,
+    publications,
     rulesets,
     ruleset_activations,
     plans,

@@ -13,6 +13,7 @@ pub mod inspectors;
 pub mod institutions;
 pub mod lists;
 pub mod metrics;
+pub mod publication;
 pub mod rectifications;
 pub mod request_id;
 pub mod rulesets;
@@ -105,7 +106,18 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(rectifications::extend)
                 .service(rectifications::run_escalation)
                 .service(credit::record)
-                .service(credit::enter),
+                .service(credit::enter)
+                .service(publication::draft)
+                .service(publication::get_batch)
+                .service(publication::publish)
+                .service(publication::withdraw)
+                .service(publication::correct)
+                .service(publication::late),
+        )
+        .service(
+            scope::scope("/public/v1")
+                .service(publication::public_list)
+                .service(publication::public_get),
         );
 }
 
