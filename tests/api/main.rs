@@ -15,3 +15,4 @@ mod rectifications;
 mod registry;
 mod roles;
 mod rulesets;
+mod self_assessment;

@@ -58,6 +58,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/publications/{id}/withdraw"),
     ("post", "/api/v1/publications/{id}/correct"),
     ("get", "/api/v1/publications/late"),
+    ("post", "/api/v1/self-assessments"),
+    ("get", "/api/v1/self-assessments"),
+    ("post", "/api/v1/self-assessments/{id}/runs"),
+    ("get", "/api/v1/self-assessments/{id}/runs"),
     ("get", "/public/v1/publications"),
     ("get", "/public/v1/publications/{id}"),
 ];

@@ -17,6 +17,7 @@ pub mod publication;
 pub mod rectifications;
 pub mod request_id;
 pub mod rulesets;
+pub mod self_assessment;
 pub mod submission;
 pub mod users;
 
@@ -112,7 +113,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(publication::publish)
                 .service(publication::withdraw)
                 .service(publication::correct)
-                .service(publication::late),
+                .service(publication::late)
+                .service(self_assessment::create)
+                .service(self_assessment::list)
+                .service(self_assessment::run)
+                .service(self_assessment::runs),
         )
         .service(
             scope::scope("/public/v1")

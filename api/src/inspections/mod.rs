@@ -13,6 +13,7 @@ pub mod answers;
 pub mod facts;
 pub mod lists;
 pub mod package;
+pub mod self_assessment;
 pub mod submit;
 
 /// Why an inspection exists.
@@ -21,6 +22,8 @@ pub mod purpose {
     pub const SPOT_CHECK: &str = "spot_check";
     /// A look-back re-inspection (回头看) of an institution's open items.
     pub const RECHECK: &str = "recheck";
+    /// An institution's self-assessment (自评) under the grading standard.
+    pub const SELF_ASSESSMENT: &str = "self_assessment";
 }
 
 /// Where an inspection stands. Only `assigned` hides it from the institution (unannounced checks);
@@ -121,10 +124,14 @@ pub fn access(
             Some(me) => is_member(conn, &row.id, me)?.then_some(Access::Team),
             None => None,
         },
-        Some(Role::Institution) => (user.institution_id.as_deref()
-            == Some(row.institution_id.as_str())
-            && row.status != status::ASSIGNED)
-            .then_some(Access::Institution),
+        Some(Role::Institution)
+            if user.institution_id.as_deref() != Some(row.institution_id.as_str()) =>
+        {
+            None
+        }
+        // In its own self-assessment the institution is the one answering.
+        Some(Role::Institution) if row.purpose == purpose::SELF_ASSESSMENT => Some(Access::Team),
+        Some(Role::Institution) => (row.status != status::ASSIGNED).then_some(Access::Institution),
         None => None,
     };
     Ok(how.map(|a| (row, a)))

@@ -165,18 +165,8 @@ pub fn submit(
         let mut scored = Vec::new();
         let mut missing = Vec::new();
         for (name, compiled) in pinned {
-            let answers = answers_of(c, &inspection.id, name)?;
-            let photo_counts = photo_counts(c, &inspection.id, name)?;
-            let input = RawInput {
-                as_of: Some(as_of.format("%Y-%m-%d").to_string()),
-                facts: facts_for(compiled, &all_facts),
-                answers: answers.clone(),
-                photos: photo_counts,
-                events: Vec::new(),
-            };
-            let bound = compiled.bind(&input);
-            let outcome = eval::evaluate(compiled, &bound);
-            let rep = report::report(compiled, &bound, &outcome);
+            let (answers, rep) =
+                score(c, &inspection.id, &inst, &all_facts, name, compiled, as_of)?;
             for gap in &rep.unmet_evidence {
                 missing.push(serde_json::json!({
                     "ruleset": name,
@@ -281,6 +271,42 @@ impl From<Refused> for TxError {
     fn from(r: Refused) -> Self {
         Self::Refused(r)
     }
+}
+
+/// Scores one pinned ruleset of an inspection as it stands: its answers, photo counts, the
+/// institution's facts and its dated events of kinds the ruleset declares (accidents, penalties
+/// … recorded as credit events). Returns the answers scored and the explained report.
+pub fn score(
+    conn: &mut DbConn,
+    inspection: &str,
+    inst: &InstitutionRow,
+    all_facts: &BTreeMap<String, Value>,
+    name: &str,
+    compiled: &Compiled,
+    as_of: chrono::NaiveDate,
+) -> QueryResult<(BTreeMap<String, Value>, report::Report)> {
+    let answers = answers_of(conn, inspection, name)?;
+    let photos = photo_counts(conn, inspection, name)?;
+    let declared: Vec<&str> = compiled.events.iter().map(|e| e.id.as_str()).collect();
+    let events = crate::credit::events(conn, &inst.id)?
+        .into_iter()
+        .filter(|e| declared.contains(&e.kind.as_str()))
+        .map(|e| eval::RawEvent {
+            kind: e.kind,
+            date: e.occurred_on,
+            reference: e.document_no,
+        })
+        .collect();
+    let input = RawInput {
+        as_of: Some(as_of.format("%Y-%m-%d").to_string()),
+        facts: facts_for(compiled, all_facts),
+        answers: answers.clone(),
+        photos,
+        events,
+    };
+    let bound = compiled.bind(&input);
+    let outcome = eval::evaluate(compiled, &bound);
+    Ok((answers, report::report(compiled, &bound, &outcome)))
 }
 
 /// The answers of one ruleset as the evaluator reads them.
