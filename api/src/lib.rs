@@ -12,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod inspections;
 pub mod photos;
+pub mod plans;
 pub mod publication;
 pub mod rectification;
 pub mod registry;

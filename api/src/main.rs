@@ -40,6 +40,54 @@ enum Command {
     /// The audit chain.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The 双随机 draw.
+    #[command(subcommand)]
+    Draw(DrawCommand),
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum DrawCommand {
+    /// Recompute a published draw bit for bit: give the JSON saved from
+    /// `/public/v1/draws/{plan}` (seed, rosters, policy source, result, replacements), or the
+    /// three files POLICY.rules INPUT.json DRAW.json. Exit 0 verified, 1 different, 2 unreadable.
+    Verify {
+        /// One published-draw JSON, or POLICY INPUT DRAW.
+        #[arg(required = true, num_args = 1..=3)]
+        files: Vec<PathBuf>,
+    },
+}
+
+fn draw_verify(files: &[PathBuf]) -> ExitCode {
+    if let [policy, input, draw] = files {
+        let out = caregrade_draw::verify_files(policy, input, draw);
+        print!("{}", out.stdout);
+        eprint!("{}", out.stderr);
+        return ExitCode::from(out.code);
+    }
+    let [file] = files else {
+        eprintln!("caregrade: give one published-draw JSON or POLICY INPUT DRAW");
+        return ExitCode::from(2);
+    };
+    let published: caregrade::plans::PublishedDraw = match std::fs::read(file)
+        .map_err(|e| e.to_string())
+        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+    {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("caregrade: {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    match caregrade::plans::verify_published(&published) {
+        Ok(msg) => {
+            println!("{msg}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("draw NOT verified: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -94,7 +142,7 @@ fn run(cli: Cli) -> Result<(), StartError> {
     let config = Config::load(cli.config.as_deref())?;
     init_logs(&config);
     match cli.command {
-        Command::Rules(_) => Ok(()),
+        Command::Rules(_) | Command::Draw(_) => Ok(()),
         Command::Migrate => {
             server::open_database(&config)?;
             println!("database is up to date");
@@ -186,8 +234,10 @@ fn set_disabled(config: &Config, username: &str, disabled: bool) -> Result<(), S
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Rules(args) = cli.command {
-        return rules_cli::run(args);
+    match cli.command {
+        Command::Rules(args) => return rules_cli::run(args),
+        Command::Draw(DrawCommand::Verify { files }) => return draw_verify(&files),
+        _ => {}
     }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod cli;
 mod credit;
+mod draws;
 mod errors;
 mod harness;
 mod inspections;

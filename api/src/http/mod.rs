@@ -5,6 +5,7 @@
 //! integration test `openapi_lists_every_route` fails when a route is missing.
 
 pub mod answers;
+pub mod assignments;
 pub mod auth_routes;
 pub mod body;
 pub mod credit;
@@ -13,6 +14,7 @@ pub mod inspectors;
 pub mod institutions;
 pub mod lists;
 pub mod metrics;
+pub mod plans;
 pub mod publication;
 pub mod rectifications;
 pub mod request_id;
@@ -91,6 +93,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(rulesets::compiled)
                 .service(rulesets::activate)
                 .service(rulesets::retire)
+                .service(plans::create)
+                .service(plans::list)
+                .service(plans::get_one)
+                .service(plans::draw)
+                .service(plans::get_draw)
+                .service(plans::replace)
+                .service(assignments::list)
+                .service(assignments::get_one)
+                .service(assignments::start)
                 .service(answers::sync)
                 .service(answers::list)
                 .service(answers::history)
@@ -122,7 +133,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(
             scope::scope("/public/v1")
                 .service(publication::public_list)
-                .service(publication::public_get),
+                .service(publication::public_get)
+                .service(plans::public_draw),
         );
 }
 

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub mod answers;
+pub mod assignments;
 pub mod facts;
 pub mod lists;
 pub mod package;
