@@ -46,6 +46,10 @@ pub struct Config {
     pub json_limit: usize,
     /// Largest CSV import body accepted, bytes.
     pub csv_limit: usize,
+    /// Largest photo (whole upload, or one assembled from chunks) accepted, bytes.
+    pub photo_limit: usize,
+    /// Largest chunk of a resumable upload, bytes.
+    pub chunk_limit: usize,
     /// Failed logins allowed per account in one window.
     pub login_failures_per_account: u32,
     /// Failed logins allowed per client address in one window.
@@ -91,6 +95,8 @@ impl Default for Config {
             auth_cache_ttl_ms: 1000,
             json_limit: 1 << 20,
             csv_limit: 8 << 20,
+            photo_limit: 40 * 1024 * 1024,
+            chunk_limit: 8 * 1024 * 1024,
             login_failures_per_account: 5,
             login_failures_per_address: 20,
             login_window_secs: 15 * 60,

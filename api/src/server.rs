@@ -120,6 +120,7 @@ pub fn prepare(config: Config) -> Result<web::Data<AppState>, StartError> {
         config.login_failures_per_account,
         config.login_failures_per_address,
     );
+    let config_photo_limit = config.photo_limit;
     let user_cache = UserCache::new(Duration::from_millis(config.auth_cache_ttl_ms));
     Ok(web::Data::new(AppState {
         pool,
@@ -130,6 +131,13 @@ pub fn prepare(config: Config) -> Result<web::Data<AppState>, StartError> {
         metrics: Metrics::new()?,
         store,
         compiled: Default::default(),
+        photo_decoder: crate::photos::PhotoDecoder::new(
+            std::thread::available_parallelism().map_or(2, usize::from),
+            crate::photos::PhotoLimits {
+                max_bytes: config_photo_limit,
+                ..crate::photos::PhotoLimits::default()
+            },
+        ),
     }))
 }
 

@@ -28,6 +28,8 @@ pub struct AppState {
     pub store: EvidenceStore,
     /// Compiled rulesets by hash.
     pub compiled: crate::rulesets::CompiledCache,
+    /// Photo checks and thumbnails, a bounded number at a time.
+    pub photo_decoder: crate::photos::PhotoDecoder,
 }
 
 impl AppState {

@@ -8,9 +8,13 @@ mod cli;
 mod credit;
 mod draws;
 mod errors;
+#[path = "../../api/src/photos/fixtures.rs"]
+#[allow(dead_code)]
+mod fixtures;
 mod harness;
 mod inspections;
 mod ops;
+mod photos;
 mod publication;
 mod rectifications;
 mod registry;

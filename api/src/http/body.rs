@@ -165,6 +165,32 @@ impl FromRequest for CsvBody {
     }
 }
 
+/// A binary body (a photo, or a chunk of one) of any declared type — the bytes are sniffed, the
+/// declared type never trusted — size-limited by `photo_limit` (whole photos) or `chunk_limit`.
+#[derive(Debug)]
+pub struct BinaryBody<const CHUNK: bool>(pub Vec<u8>);
+
+impl<const CHUNK: bool> FromRequest for BinaryBody<CHUNK> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| {
+                if CHUNK {
+                    s.config.chunk_limit
+                } else {
+                    s.config.photo_limit
+                }
+            })
+            .unwrap_or(8 << 20);
+        let declared = declared_length(req);
+        let payload = payload.take();
+        Box::pin(async move { read_limited(payload, declared, limit).await.map(BinaryBody) })
+    }
+}
+
 /// Query parameters, naming the failing parameter on error.
 #[derive(Debug)]
 pub struct ApiQuery<T>(pub T);

@@ -14,6 +14,7 @@ pub mod inspectors;
 pub mod institutions;
 pub mod lists;
 pub mod metrics;
+pub mod photos;
 pub mod plans;
 pub mod publication;
 pub mod rectifications;
@@ -102,6 +103,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(assignments::list)
                 .service(assignments::get_one)
                 .service(assignments::start)
+                .service(photos::upload)
+                .service(photos::list)
+                .service(photos::announce)
+                .service(photos::chunk)
+                .service(photos::status)
+                .service(photos::complete)
+                .service(photos::get_one)
+                .service(photos::original)
+                .service(photos::thumbnail)
                 .service(answers::sync)
                 .service(answers::list)
                 .service(answers::history)

@@ -205,8 +205,7 @@ pub async fn package(
                     "the package is for the inspecting team and the bureau",
                 ));
             }
-            let photos = crate::inspections::photo_meta(c, &row.id)?;
-            Ok(crate::inspections::package::build(c, &row, photos)?)
+            Ok(crate::inspections::package::build(c, &row)?)
         })
         .await?;
     let etag = format!("W/\"{}-{}\"", pkg.inspection.id, pkg.version);

@@ -14,8 +14,10 @@ pub mod assignments;
 pub mod facts;
 pub mod lists;
 pub mod package;
+pub mod photos;
 pub mod self_assessment;
 pub mod submit;
+pub mod uploads;
 
 /// Why an inspection exists.
 pub mod purpose {
@@ -225,46 +227,4 @@ pub fn submitted() -> crate::error::ApiError {
         "inspection_submitted",
         "the inspection was submitted and is read-only",
     )
-}
-
-/// Photo metadata of an inspection for its package, oldest first. Replaced by the photo module's
-/// own listing once uploads are wired (kept here so the package does not depend on it).
-pub fn photo_meta(conn: &mut DbConn, inspection: &str) -> QueryResult<Vec<serde_json::Value>> {
-    use crate::db::schema::photos;
-    type Row = (
-        String,
-        String,
-        String,
-        String,
-        String,
-        i64,
-        Option<String>,
-        String,
-    );
-    let rows: Vec<Row> = photos::table
-        .filter(photos::inspection_id.eq(inspection))
-        .order(photos::created_at)
-        .select((
-            photos::id,
-            photos::ruleset,
-            photos::item,
-            photos::client_uuid,
-            photos::sha256,
-            photos::size,
-            photos::taken_at,
-            photos::flags,
-        ))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, ruleset, item, client_uuid, sha256, size, taken_at, flags)| {
-                serde_json::json!({
-                    "id": id, "ruleset": ruleset, "item": item, "client_uuid": client_uuid,
-                    "sha256": sha256, "size": size, "taken_at": taken_at,
-                    "flags": serde_json::from_str::<serde_json::Value>(&flags).unwrap_or_default(),
-                })
-            },
-        )
-        .collect())
 }

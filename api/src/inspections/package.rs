@@ -65,18 +65,14 @@ pub struct Package {
     /// Answers so far.
     pub answers: Vec<Answer>,
     /// Photos so far (metadata only; bytes by their own endpoints).
-    #[schema(value_type = Vec<Object>)]
-    pub photos: Vec<Value>,
+    pub photos: Vec<super::photos::PhotoMeta>,
     /// The inspection's version: send answers based on it, and compare to know what changed.
     pub version: i32,
 }
 
-/// Builds the package of `inspection`; `photos` are the photo metadata to include.
-pub fn build(
-    conn: &mut DbConn,
-    inspection: &InspectionRow,
-    photos: Vec<Value>,
-) -> QueryResult<Package> {
+/// Builds the package of `inspection`.
+pub fn build(conn: &mut DbConn, inspection: &InspectionRow) -> QueryResult<Package> {
+    let photos = super::photos::list_for_inspection(conn, &inspection.id)?;
     let inst: InstitutionRow = institutions::table
         .find(&inspection.institution_id)
         .select(InstitutionRow::as_select())

@@ -1,0 +1,318 @@
+//! Evidence photos: sniffed not trusted, bombs and fakes refused, idempotent by client UUID,
+//! resumable chunked uploads, downloads only for those who may see the inspection.
+
+use crate::fixtures::{ExifSpec, exif_block, jpeg_of, picture, png_of, zero_png};
+use crate::harness::{World, create_user, inspector_body, token};
+use crate::inspections::seed_inspection;
+use crate::rulesets::CHECKLIST;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const ITEM: &str = "ruleset=fire_mini&item=duty.control_room";
+
+async fn send(w: &World, tok: &str, path: &str, ct: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+    let (st, _, v) = w
+        .server
+        .raw(Method::POST, path, Some(tok), Some(ct), bytes)
+        .await;
+    (st, v)
+}
+
+fn sha(b: &[u8]) -> String {
+    caregrade::store::sha256_hex(b)
+}
+
+fn photo_now() -> Vec<u8> {
+    let local = (chrono::Utc::now() + chrono::Duration::hours(8))
+        .format("%Y:%m:%d %H:%M:%S")
+        .to_string();
+    let exif = exif_block(&ExifSpec {
+        taken: Some(&local),
+        offset: Some("+08:00"),
+        ..ExifSpec::default()
+    });
+    jpeg_of(&picture(640, 480), Some(exif))
+}
+
+#[tokio::test]
+async fn single_uploads_are_checked_and_idempotent() {
+    let w = World::new().await;
+    let id = seed_inspection(&w, CHECKLIST).await;
+    let path = |uuid: &str| format!("/api/v1/inspections/{id}/photos?{ITEM}&client_uuid={uuid}");
+    let jpeg = photo_now();
+    let u1 = "30000000-0000-4000-8000-000000000001";
+    let (st, p) = send(&w, &w.inspector, &path(u1), "image/jpeg", jpeg.clone()).await;
+    assert_eq!(st, StatusCode::CREATED, "{p}");
+    assert_eq!(p["content_type"], "image/jpeg");
+    assert_eq!(p["width"], 640);
+    assert_eq!(p["sha256"], sha(&jpeg));
+    assert_eq!(
+        p["flags"],
+        json!([]),
+        "taken now, no position to compare: {p}"
+    );
+    // The same UUID again: the same photo, nothing new.
+    let (st, again) = send(&w, &w.inspector, &path(u1), "image/jpeg", jpeg.clone()).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(again["id"], p["id"]);
+    // A PNG without EXIF is accepted and flagged.
+    let (st, png) = send(
+        &w,
+        &w.inspector,
+        &path("30000000-0000-4000-8000-000000000002"),
+        "image/png",
+        png_of(&picture(300, 200)),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{png}");
+    assert_eq!(png["flags"], json!(["no_exif_time"]));
+    // A renamed PDF, a 30,000×30,000 PNG, a truncated JPEG.
+    let (st, e) = send(
+        &w,
+        &w.inspector,
+        &path("30000000-0000-4000-8000-000000000003"),
+        "image/jpeg",
+        b"%PDF-1.7\n1 0 obj\n".to_vec(),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{e}");
+    assert_eq!(e["code"], "not_a_photo");
+    let (st, e) = send(
+        &w,
+        &w.inspector,
+        &path("30000000-0000-4000-8000-000000000004"),
+        "image/png",
+        zero_png(30_000, 30_000),
+    )
+    .await;
+    assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE, "{e}");
+    let (st, e) = send(
+        &w,
+        &w.inspector,
+        &path("30000000-0000-4000-8000-000000000005"),
+        "image/jpeg",
+        jpeg[..jpeg.len() / 2].to_vec(),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["code"], "photo_damaged");
+    // Unknown item: refused naming the field.
+    let (st, e) = send(
+        &w,
+        &w.inspector,
+        &format!(
+            "/api/v1/inspections/{id}/photos?ruleset=fire_mini&item=duty.nope&client_uuid={u1}"
+        ),
+        "image/jpeg",
+        jpeg.clone(),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["field"], "item");
+    let (_, list) = w
+        .server
+        .get(&format!("/api/v1/inspections/{id}/photos"), &w.inspector)
+        .await;
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+    // Downloads: the original untouched, the thumbnail a JPEG; nobody outside sees them.
+    let pid = p["id"].as_str().unwrap();
+    let (st, links) = w
+        .server
+        .get(&format!("/api/v1/photos/{pid}"), &w.admin)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{links}");
+    let res = w
+        .server
+        .client
+        .get(format!("{}/api/v1/photos/{pid}/original", w.server.base))
+        .bearer_auth(&w.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.bytes().await.unwrap().to_vec(), jpeg);
+    let res = w
+        .server
+        .client
+        .get(format!("{}/api/v1/photos/{pid}/thumbnail", w.server.base))
+        .bearer_auth(&w.inspector)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.bytes().await.unwrap().starts_with(&[0xFF, 0xD8]));
+    let (st, _) = w
+        .server
+        .get(
+            &format!("/api/v1/photos/{pid}/original"),
+            &w.admin_other_city,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    // An inspector of another team cannot upload here.
+    let (st, other) = w
+        .server
+        .post(
+            "/api/v1/inspectors",
+            Some(&w.admin),
+            inspector_body(77, "430107"),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    create_user(&w.server, &w.admin, json!({"username": "other-team", "password": "password-ot", "role": "inspector", "region_code": "4301", "inspector_id": other["id"]})).await;
+    let stranger = token(&w.server.login("other-team", "password-ot").await);
+    let (st, _) = send(
+        &w,
+        &stranger,
+        &path("30000000-0000-4000-8000-000000000006"),
+        "image/jpeg",
+        jpeg.clone(),
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    // After submit the inspection takes no more photos.
+    let pool = w.server.state.pool.clone();
+    let i = id.clone();
+    tokio::task::spawn_blocking(move || {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(format!(
+            "UPDATE inspections SET status = 'submitted' WHERE id = '{i}'"
+        ))
+        .execute(&mut pool.get().unwrap())
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    let (st, e) = send(
+        &w,
+        &w.inspector,
+        &path("30000000-0000-4000-8000-000000000007"),
+        "image/jpeg",
+        jpeg,
+    )
+    .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{e}");
+    assert_eq!(e["code"], "inspection_submitted");
+}
+
+#[tokio::test]
+async fn a_chunked_upload_resumes_after_a_cut() {
+    let w = World::new().await;
+    let id = seed_inspection(&w, CHECKLIST).await;
+    let photo = jpeg_of(&picture(1600, 1200), None);
+    let n = photo.len().div_ceil(4);
+    let chunks: Vec<&[u8]> = photo.chunks(n).collect();
+    assert_eq!(chunks.len(), 4);
+    let announce = json!({
+        "ruleset": "fire_mini", "item": "duty.control_room",
+        "client_uuid": "40000000-0000-4000-8000-000000000001",
+        "size": photo.len(), "sha256": sha(&photo)
+    });
+    let (st, up) = w
+        .server
+        .post(
+            &format!("/api/v1/inspections/{id}/uploads"),
+            Some(&w.inspector),
+            announce.clone(),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{up}");
+    let uid = up["id"].as_str().unwrap().to_owned();
+    let put = |offset: usize, bytes: &[u8], hash: String| {
+        let req = w
+            .server
+            .client
+            .put(format!(
+                "{}/api/v1/uploads/{uid}?offset={offset}",
+                w.server.base
+            ))
+            .bearer_auth(&w.inspector)
+            .header("x-chunk-sha256", hash)
+            .header("content-type", "application/octet-stream")
+            .body(bytes.to_vec());
+        async move {
+            let res = req.send().await.unwrap();
+            let st = res.status();
+            (st, res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    for (k, c) in chunks.iter().take(2).enumerate() {
+        let (st, v) = put(k * n, c, sha(c)).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+    }
+    // The connection drops; the phone announces again and learns where to resume.
+    let (st, again) = w
+        .server
+        .post(
+            &format!("/api/v1/inspections/{id}/uploads"),
+            Some(&w.inspector),
+            announce,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(again["received"].as_u64().unwrap() as usize, 2 * n);
+    let (_, status) = w
+        .server
+        .get(&format!("/api/v1/uploads/{uid}"), &w.inspector)
+        .await;
+    assert_eq!(status["received"], again["received"]);
+    // Out of order, a wrong hash, and a resent chunk.
+    let (st, e) = put(3 * n, chunks[3], sha(chunks[3])).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{e}");
+    assert_eq!(e["code"], "wrong_offset");
+    assert_eq!(e["current"]["received"].as_u64().unwrap() as usize, 2 * n);
+    let (st, e) = put(2 * n, chunks[2], "0".repeat(64)).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["code"], "chunk_hash_mismatch");
+    let (st, _) = put(n, chunks[1], sha(chunks[1])).await;
+    assert_eq!(
+        st,
+        StatusCode::OK,
+        "a chunk already received is accepted again"
+    );
+    // Completing early is refused; then the rest, and completion.
+    let (st, e) = w
+        .server
+        .post(
+            &format!("/api/v1/uploads/{uid}/complete"),
+            Some(&w.inspector),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{e}");
+    for k in 2..4 {
+        let (st, v) = put(k * n, chunks[k], sha(chunks[k])).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+    }
+    let (st, p) = w
+        .server
+        .post(
+            &format!("/api/v1/uploads/{uid}/complete"),
+            Some(&w.inspector),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{p}");
+    assert_eq!(p["sha256"], sha(&photo));
+    assert_eq!(p["width"], 1600);
+    let (st, same) = w
+        .server
+        .post(
+            &format!("/api/v1/uploads/{uid}/complete"),
+            Some(&w.inspector),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(same["id"], p["id"]);
+    let (_, list) = w
+        .server
+        .get(&format!("/api/v1/inspections/{id}/photos"), &w.inspector)
+        .await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    // Someone else's upload does not exist for them.
+    let (st, _) = w
+        .server
+        .get(&format!("/api/v1/uploads/{uid}"), &w.admin_other_city)
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
