@@ -21,3 +21,4 @@ mod registry;
 mod roles;
 mod rulesets;
 mod self_assessment;
+mod spot_check;
