@@ -316,3 +316,40 @@ async fn a_chunked_upload_resumes_after_a_cut() {
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 }
+
+/// A store that fails mid-upload: 503, no photo recorded; the same upload succeeds once it is back.
+#[tokio::test]
+async fn a_store_that_is_down_records_nothing() {
+    let w = World::new().await;
+    let caregrade::store::EvidenceStore::Local(_) = &w.server.state.store else {
+        // The S3 pass cannot stop moto from here; the local pass breaks the directory instead.
+        return;
+    };
+    let id = seed_inspection(&w, CHECKLIST).await;
+    let path = format!(
+        "/api/v1/inspections/{id}/photos?{ITEM}&client_uuid=30000000-0000-4000-8000-0000000000ff"
+    );
+    let dir = w.server.state.config.photo_dir();
+    let moved = dir.with_extension("away");
+    std::fs::rename(&dir, &moved).unwrap();
+    std::fs::write(&dir, b"not a directory").unwrap();
+    let jpeg = photo_now();
+    let (st, e) = send(&w, &w.inspector, &path, "image/jpeg", jpeg.clone()).await;
+    assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{e}");
+    assert!(
+        e["detail"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was recorded"),
+        "{e}"
+    );
+    let (_, list) = w
+        .server
+        .get(&format!("/api/v1/inspections/{id}/photos"), &w.inspector)
+        .await;
+    assert_eq!(list, json!([]));
+    std::fs::remove_file(&dir).unwrap();
+    std::fs::rename(&moved, &dir).unwrap();
+    let (st, p) = send(&w, &w.inspector, &path, "image/jpeg", jpeg).await;
+    assert_eq!(st, StatusCode::CREATED, "{p}");
+}

@@ -220,9 +220,13 @@ pub fn photo_error(e: PhotoError) -> ApiError {
 }
 
 fn store_error(e: crate::store::StoreError) -> ApiError {
-    match e.http_status() {
-        503 => ApiError::unavailable(format!("{e}; nothing was recorded, send it again later")),
-        _ => ApiError::internal(e),
+    match e {
+        // A bucket that does not answer and a directory that takes no writes are the same to the
+        // phone: the evidence cannot be kept right now, nothing was recorded, retry later.
+        crate::store::StoreError::Unavailable(_) | crate::store::StoreError::Io(_) => {
+            ApiError::unavailable(format!("{e}; nothing was recorded, send it again later"))
+        }
+        other => ApiError::internal(other),
     }
 }
 
