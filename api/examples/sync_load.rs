@@ -22,6 +22,10 @@ use std::fmt::Write;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
+#[path = "../src/photos/fixtures.rs"]
+#[allow(dead_code)]
+mod fixtures;
+
 fn checklist(items: usize) -> String {
     let mut s = String::from(
         "checklist load \"负载测试清单\" {\n    version \"1\"\n    source \"benchmark\"\n",
@@ -189,6 +193,8 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    let photo_ids = ids.clone();
+    let photo_base = base.clone();
     let (lat, wall, applied) = rt.block_on(async move {
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(phones)
@@ -261,7 +267,39 @@ fn main() {
             all.extend(l);
             applied += a;
         }
-        (all, start.elapsed(), applied)
+        let wall = start.elapsed();
+        // Photo ingest through HTTP: a 12 MP JPEG, 20 sequential uploads (each a new photo to
+        // the server: new client UUID; the store keeps one copy of identical bytes).
+        let jpeg = fixtures::jpeg_of(&fixtures::picture(4000, 3000), None);
+        let mut times = Vec::new();
+        for k in 0..21 {
+            let t = Instant::now();
+            let res = client
+                .post(format!(
+                    "{photo_base}/api/v1/inspections/{}/photos?ruleset=load&item=g0.i0&client_uuid={}",
+                    photo_ids[k % photo_ids.len()],
+                    uuid::Uuid::new_v4()
+                ))
+                .bearer_auth(&token)
+                .header("content-type", "image/jpeg")
+                .body(jpeg.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status().as_u16(), 201);
+            if k > 0 {
+                times.push(t.elapsed());
+            }
+        }
+        times.sort();
+        println!(
+            "photo: 12 MP JPEG ({} bytes) through POST /inspections/{{id}}/photos, 20 sequential uploads: median {:.1} ms, min {:.1} ms, max {:.1} ms",
+            jpeg.len(),
+            percentile(&times, 0.5),
+            percentile(&times, 0.0),
+            percentile(&times, 1.0)
+        );
+        (all, wall, applied)
     });
     let mut lat = lat;
     lat.sort();

@@ -58,7 +58,7 @@ pub(super) fn make(
         // An integer box reduction averages every source pixel in one cache-friendly pass (no
         // aliasing from sensor noise or fine patterns); what remains is a reduction by less than
         // 2×, where bilinear sampling loses nothing visible. Together ~4× faster than
-        // `imageops::thumbnail` on a 12 MP photo (docs/performance-photos.md).
+        // `imageops::thumbnail` on a 12 MP photo (docs/performance.md, "Photo ingest").
         // Capped so that column sums of the box fit in 16 bits.
         let factor = (long / side).min(256);
         if factor >= 2 && w.min(h) >= factor {
