@@ -9,6 +9,7 @@ pub mod credit;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod grading;
 pub mod http;
 pub mod inspections;
 pub mod photos;

@@ -11,6 +11,7 @@ mod errors;
 #[path = "../../api/src/photos/fixtures.rs"]
 #[allow(dead_code)]
 mod fixtures;
+mod grading;
 mod harness;
 mod inspections;
 mod ops;

@@ -407,6 +407,46 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    grade_applications (id) {
+        id -> Text,
+        institution_id -> Text,
+        district_code -> Text,
+        self_assessment_id -> Text,
+        requested_grade -> Text,
+        status -> Text,
+        review_reason -> Nullable<Text>,
+        assessment_id -> Nullable<Text>,
+        computed_grade -> Nullable<Text>,
+        decided_grade -> Nullable<Text>,
+        decision_reason -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
+        decided_on -> Nullable<Text>,
+        notice_until -> Nullable<Text>,
+        version -> Integer,
+        created_at -> Text,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
+    grades (id) {
+        id -> Text,
+        institution_id -> Text,
+        application_id -> Text,
+        grade -> Text,
+        grade_title -> Text,
+        ruleset_hash -> Text,
+        decision_date -> Text,
+        valid_until -> Text,
+        issuing_level -> Text,
+        status -> Text,
+        certificate_no -> Text,
+        upgrade_of -> Nullable<Text>,
+        created_at -> Text,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(inspection_members -> inspections (inspection_id));
 diesel::joinable!(answers -> inspections (inspection_id));
@@ -426,6 +466,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     credit_events,
     publication_batches,
     publications,
+    grade_applications,
+    grades,
     rulesets,
     ruleset_activations,
     plans,

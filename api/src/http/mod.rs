@@ -9,6 +9,7 @@ pub mod assignments;
 pub mod auth_routes;
 pub mod body;
 pub mod credit;
+pub mod grading;
 pub mod health;
 pub mod inspectors;
 pub mod institutions;
@@ -135,6 +136,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(publication::withdraw)
                 .service(publication::correct)
                 .service(publication::late)
+                .service(grading::apply)
+                .service(grading::get_one)
+                .service(grading::review)
+                .service(grading::assessors)
+                .service(grading::decide)
+                .service(grading::grant)
+                .service(grading::grades)
                 .service(self_assessment::create)
                 .service(self_assessment::list)
                 .service(self_assessment::run)
