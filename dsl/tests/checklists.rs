@@ -11,9 +11,6 @@ fn checklists() -> PathBuf {
 #[test]
 fn shipped_rulesets_check_clean() {
     let dir = checklists();
-    if !dir.join("README.md").exists() {
-        return;
-    }
     let out = tool::check(&[dir]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
@@ -26,9 +23,6 @@ fn shipped_rulesets_check_clean() {
 #[test]
 fn shipped_ruleset_tests_pass_with_full_coverage() {
     let dir = checklists();
-    if !dir.join("README.md").exists() {
-        return;
-    }
     let out = tool::test(&[dir]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
@@ -36,4 +30,10 @@ fn shipped_ruleset_tests_pass_with_full_coverage() {
         "coverage gaps:\n{}",
         out.stdout
     );
+}
+
+#[test]
+fn shipped_rulesets_are_formatted() {
+    let out = tool::fmt(&[checklists()], true, |_, _| Ok(()));
+    assert_eq!(out.code, 0, "run `caregrade rules fmt checklists/`:\n{}{}", out.stdout, out.stderr);
 }
