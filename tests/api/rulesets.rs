@@ -256,3 +256,65 @@ async fn only_admins_upload_or_activate() {
         .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
 }
+
+/// A new server loads `checklists/` at first start and puts the national rulesets in force; the
+/// city layer is stored for a city to activate.
+#[tokio::test]
+async fn the_shipped_checklists_are_in_force_at_first_start() {
+    let s = crate::harness::TestServer::start_with(|c| c.bundled_rulesets = true).await;
+    let root = s.root().await;
+    let (st, list) = s.get("/api/v1/rulesets", &root).await;
+    assert_eq!(st, StatusCode::OK);
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    for n in [
+        "gbt37276",
+        "changsha",
+        "gb38600",
+        "fire",
+        "major_hazards_2023",
+        "credit",
+        "sampling",
+    ] {
+        assert!(names.contains(&n), "{n} missing from {names:?}");
+    }
+    let (_, in_force) = s
+        .get("/api/v1/rulesets/in-force?district=430102", &root)
+        .await;
+    let mut active: Vec<&str> = in_force
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    active.sort_unstable();
+    assert_eq!(
+        active,
+        [
+            "credit",
+            "fire",
+            "gb38600",
+            "gbt37276",
+            "major_hazards_2023",
+            "sampling"
+        ]
+    );
+    let changsha = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "changsha")
+        .unwrap();
+    let gbt = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "gbt37276")
+        .unwrap();
+    assert_eq!(changsha["base_hash"], gbt["hash"]);
+    assert_eq!(changsha["active_in"], json!([]));
+}
