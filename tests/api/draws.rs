@@ -107,6 +107,26 @@ async fn plan_validation_names_the_field() {
 async fn the_draw_is_reproducible_and_never_repeated() {
     let w = World::new().await;
     let (checklist, sampling) = region(&w).await;
+    // The credit level the draw weighs is the one the records give today, not the registry's.
+    let credit = include_str!("../../dsl/tests/rulesets/mini_credit.rules");
+    let (st, _) = w
+        .server
+        .post(
+            "/api/v1/rulesets",
+            Some(&w.root),
+            json!({ "file_name": "mini_credit.rules", "source": credit, "activate": true }),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, e) = w
+        .server
+        .post(
+            &format!("/api/v1/institutions/{}/credit/events", w.own),
+            Some(&w.admin),
+            json!({ "kind": "fire_overdue", "occurred_on": "2026-03-01", "document_no": "长民信〔2026〕9号" }),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{e}");
     let (st, plan) = w
         .server
         .post(
@@ -128,6 +148,16 @@ async fn the_draw_is_reproducible_and_never_repeated() {
         .await;
     assert_eq!(st, StatusCode::CREATED, "{d}");
     let picks = d["result"]["picks"].as_array().unwrap();
+    let own = d["input"]["institutions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == w.own.as_str())
+        .unwrap();
+    assert_eq!(
+        own["facts"]["credit"], "B",
+        "100 − 20 under the credit policy in force: {own}"
+    );
     // 12 institutions in scope, ratio 30 % → at least 4 (coverage rules may add).
     assert_eq!(d["input"]["institutions"].as_array().unwrap().len(), 12);
     assert!(picks.len() >= 4, "{d}");

@@ -336,6 +336,7 @@ pub struct Replacement {
 /// The sampling facts of institutions in a plan's scope, from the registry and the records.
 fn roster_institutions(
     conn: &mut DbConn,
+    cache: &CompiledCache,
     plan: &PlanRow,
     declared: &[String],
     today: chrono::NaiveDate,
@@ -378,6 +379,23 @@ fn roster_institutions(
                 .count()
                 .get_result(conn)?;
             all.insert("hazards_last_year".into(), json!(n));
+        }
+        // The current credit level and grade, as the records stand today, win over whatever the
+        // registry's free-form facts say: the next draw's weights read the published results.
+        if declared.iter().any(|d| d == "credit")
+            && let Ok(rec) =
+                crate::credit::record(conn, cache, &r.id, &today.format("%Y-%m-%d").to_string())
+            && let Some(level) = rec.credit["level"]["id"].as_str()
+        {
+            all.insert("credit".into(), json!(level));
+        }
+        if declared.iter().any(|d| d == "grade" || d == "graded") {
+            let g = crate::grading::active_grade(conn, &r.id)?;
+            all.insert("graded".into(), json!(g.is_some()));
+            all.insert(
+                "grade".into(),
+                json!(g.map_or_else(|| "none".to_owned(), |g| g.grade)),
+            );
         }
         let facts: BTreeMap<String, Value> = declared
             .iter()
@@ -520,7 +538,7 @@ pub fn draw(
                 "this plan was drawn already; a draw is never repeated",
             )));
         }
-        let insts = roster_institutions(c, plan, &declared, today)?;
+        let insts = roster_institutions(c, cache, plan, &declared, today)?;
         let inspectors = roster_inspectors(c, plan, &insts)?;
         let input = DrawInput {
             plan: plan.id.clone(),
