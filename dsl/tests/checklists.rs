@@ -35,5 +35,9 @@ fn shipped_ruleset_tests_pass_with_full_coverage() {
 #[test]
 fn shipped_rulesets_are_formatted() {
     let out = tool::fmt(&[checklists()], true, |_, _| Ok(()));
-    assert_eq!(out.code, 0, "run `caregrade rules fmt checklists/`:\n{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.code, 0,
+        "run `caregrade rules fmt checklists/`:\n{}{}",
+        out.stdout, out.stderr
+    );
 }
