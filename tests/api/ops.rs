@@ -68,6 +68,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/rectifications/{id}/verify"),
     ("post", "/api/v1/rectifications/{id}/reject"),
     ("post", "/api/v1/rectifications/{id}/extend"),
+    ("post", "/api/v1/rectifications/{id}/evidence"),
     ("post", "/api/v1/escalations/run"),
     ("get", "/api/v1/institutions/{id}/credit"),
     ("post", "/api/v1/institutions/{id}/credit/events"),

@@ -2,7 +2,7 @@
 //! deadlines move only with a reason, overdue items escalate once.
 
 use crate::harness::World;
-use crate::inspections::{fake_photo, submitted_with_two_hazards};
+use crate::inspections::submitted_with_two_hazards;
 use diesel::RunQueryDsl;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -60,7 +60,31 @@ async fn fix_verify_reject_and_extend() {
         .await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
     assert_eq!(p["field"], "evidence");
-    let photo = fake_photo(&w, &insp, "fire_mini", "duty.control_room").await;
+    // The institution photographs the fix through the same upload checks.
+    let jpeg = crate::fixtures::jpeg_of(&crate::fixtures::picture(320, 240), None);
+    let (st, _, ev) = w
+        .server
+        .raw(
+            reqwest::Method::POST,
+            &format!("/api/v1/rectifications/{g}/evidence?client_uuid=80000000-0000-4000-8000-000000000001"),
+            Some(&w.institution),
+            Some("image/jpeg"),
+            jpeg,
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{ev}");
+    let (st, _, bad) = w
+        .server
+        .raw(
+            reqwest::Method::POST,
+            &format!("/api/v1/rectifications/{g}/evidence?client_uuid=80000000-0000-4000-8000-000000000002"),
+            Some(&w.institution),
+            Some("image/jpeg"),
+            b"%PDF-1.4".to_vec(),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{bad}");
+    let photo = ev["id"].as_str().unwrap().to_owned();
     // A stale version is refused with the current record.
     let (st, p) = w
         .server

@@ -127,6 +127,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(rectifications::verify)
                 .service(rectifications::reject)
                 .service(rectifications::extend)
+                .service(rectifications::evidence)
                 .service(rectifications::run_escalation)
                 .service(credit::record)
                 .service(credit::enter)

@@ -250,3 +250,58 @@ pub async fn run_escalation(
         .await
         .map(web::Json)
 }
+
+/// Where a fix's evidence photo belongs.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceQuery {
+    /// The phone's UUID for this photo (a resend returns the same photo).
+    pub client_uuid: String,
+}
+
+/// The institution uploads a photo proving a fix (same checks as inspection photos: sniffed,
+/// size- and bomb-limited, idempotent by client UUID). Its id goes into `evidence` of the submit.
+#[utoipa::path(tag = "rectifications", params(EvidenceQuery), request_body(content = Vec<u8>, content_type = "image/jpeg"), responses((status = 201, body = crate::inspections::photos::PhotoMeta), (status = 200, body = crate::inspections::photos::PhotoMeta), (status = 409, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem)), security(("bearer" = [])))]
+#[post("/rectifications/{id}/evidence")]
+pub async fn evidence(
+    state: web::Data<AppState>,
+    user: InstitutionUser,
+    id: web::Path<String>,
+    q: super::body::ApiQuery<EvidenceQuery>,
+    body: super::body::BinaryBody<false>,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    let client_uuid = q.0.client_uuid;
+    if uuid::Uuid::parse_str(&client_uuid).is_err() {
+        return Err(ApiError::validation(
+            "client_uuid",
+            "client_uuid must be a UUID",
+        ));
+    }
+    let (u, rid) = (user.0.clone(), id.into_inner());
+    let (entry, inspection) = state
+        .db(move |c| {
+            let e = load(c, &u, &rid)?;
+            if e.status == crate::rectification::state::VERIFIED {
+                return Err(ApiError::conflict(
+                    "rectification_verified",
+                    "the rectification was verified (销号) and is closed",
+                ));
+            }
+            let row = crate::inspections::by_id(c, &e.inspection_id)?
+                .ok_or_else(|| ApiError::not_found("inspection"))?;
+            Ok((e, row))
+        })
+        .await?;
+    let target = crate::inspections::photos::Target {
+        ruleset: "rectification".into(),
+        item: entry.rectification_id.clone(),
+        client_uuid,
+    };
+    let (meta, new) =
+        crate::inspections::photos::ingest(&state, &inspection, target, body.0, &user.0.id).await?;
+    Ok(if new {
+        actix_web::HttpResponse::Created().json(meta)
+    } else {
+        actix_web::HttpResponse::Ok().json(meta)
+    })
+}

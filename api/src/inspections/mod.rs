@@ -140,6 +140,15 @@ pub fn access(
     Ok(how.map(|a| (row, a)))
 }
 
+/// One inspection by id, whoever asks (callers authorise).
+pub fn by_id(conn: &mut DbConn, id: &str) -> QueryResult<Option<InspectionRow>> {
+    inspections::table
+        .find(id)
+        .select(InspectionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// `true` when `inspector` is on the team of `inspection`.
 pub fn is_member(conn: &mut DbConn, inspection: &str, inspector: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
