@@ -61,6 +61,10 @@ pub struct Config {
     /// How often the server emits what overdue rectifications entail, seconds (0: never; the
     /// overdue state itself is always derived from the clock).
     pub escalation_interval_secs: u64,
+    /// How often due webhook deliveries are posted, seconds (0: never).
+    pub webhook_interval_secs: u64,
+    /// How long one webhook delivery may take, milliseconds.
+    pub webhook_timeout_ms: u64,
     /// Load the rulesets bundled from `checklists/` when the database holds none (first start).
     pub bundled_rulesets: bool,
     /// `local` or `s3`.
@@ -103,6 +107,8 @@ impl Default for Config {
             admin_password: None,
             bundled_rulesets: true,
             escalation_interval_secs: 600,
+            webhook_interval_secs: 5,
+            webhook_timeout_ms: 10_000,
             store: StoreKind::Local,
             photo_dir: None,
             s3_endpoint: None,

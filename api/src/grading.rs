@@ -530,6 +530,13 @@ pub fn decide(
             ))
             .execute(c)?;
         crate::audit::append(c, by, "grading.decided", "grade_application", &app.id, &json!({ "computed": computed, "decided": grade, "reason": reason, "notice_until": date(until) }))?;
+        crate::webhooks::emit(
+            c,
+            "grade.decided",
+            &format!("grade.decided:{}", app.id),
+            &app.district_code,
+            &json!({ "application": app.id, "institution": app.institution_id, "computed": computed, "decided": grade, "notice_until": date(until) }),
+        )?;
         Ok::<_, diesel::result::Error>(())
     })?;
     Ok(())

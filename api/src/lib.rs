@@ -21,3 +21,4 @@ pub mod rulesets;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod webhooks;

@@ -352,6 +352,13 @@ pub fn publish(conn: &mut DbConn, batch: &Batch, actor: &str, now: &str) -> Resu
                 "this batch was published already",
             )));
         }
+        crate::webhooks::emit(
+            c,
+            "publication.published",
+            &format!("publication.published:{}", batch.id),
+            &batch.region_code,
+            &json!({ "batch": batch.id, "records": batch.items.len() }),
+        )?;
         for item in &batch.items {
             let seq = crate::audit::append(
                 c,

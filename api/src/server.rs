@@ -151,6 +151,9 @@ pub fn server(
     if every > 0 {
         actix_web::rt::spawn(escalate_periodically(state.clone(), every));
     }
+    if state.config.webhook_interval_secs > 0 {
+        actix_web::rt::spawn(deliver_periodically(state.clone()));
+    }
     let mut server = HttpServer::new(move || crate::http::app(state.clone())).listen(listener)?;
     if let Some(n) = workers {
         server = server.workers(n);
@@ -179,6 +182,19 @@ async fn escalate_periodically(state: web::Data<AppState>, secs: u64) {
             ),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "escalation run failed"),
+        }
+    }
+}
+
+/// Posts due webhook deliveries every `webhook_interval_secs`.
+async fn deliver_periodically(state: web::Data<AppState>) {
+    let mut tick =
+        actix_web::rt::time::interval(Duration::from_secs(state.config.webhook_interval_secs));
+    let timeout = Duration::from_millis(state.config.webhook_timeout_ms);
+    loop {
+        tick.tick().await;
+        if let Err(e) = crate::webhooks::deliver_due(&state, timeout).await {
+            tracing::warn!(error = %e, "webhook delivery run failed");
         }
     }
 }

@@ -56,6 +56,9 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         log: "warn".into(),
         // Most tests upload what they need; the spot-check tests switch this on.
         bundled_rulesets: false,
+        // Tests post webhooks when they ask (POST /webhooks/deliver), not on a timer.
+        webhook_interval_secs: 0,
+        webhook_timeout_ms: 500,
         ..Config::default()
     };
     if std::env::var("CAREGRADE_TEST_STORE").as_deref() == Ok("s3") {

@@ -23,3 +23,4 @@ mod roles;
 mod rulesets;
 mod self_assessment;
 mod spot_check;
+mod webhooks;

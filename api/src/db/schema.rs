@@ -447,6 +447,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        region_code -> Text,
+        url -> Text,
+        secret -> Text,
+        events -> Text,
+        active -> Bool,
+        created_by -> Text,
+        created_at -> Text,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        webhook_id -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Text,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Text>,
+        created_at -> Text,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(inspection_members -> inspections (inspection_id));
 diesel::joinable!(answers -> inspections (inspection_id));
@@ -455,6 +484,7 @@ diesel::joinable!(rectifications -> hazards (hazard_id));
 diesel::joinable!(responsibilities -> hazards (hazard_id));
 diesel::joinable!(inspections -> institutions (institution_id));
 diesel::joinable!(hazards -> institutions (institution_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::allow_tables_to_appear_in_same_query!(
     institutions,
     inspectors,
@@ -468,6 +498,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     publications,
     grade_applications,
     grades,
+    webhooks,
+    webhook_deliveries,
     rulesets,
     ruleset_activations,
     plans,

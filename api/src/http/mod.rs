@@ -24,6 +24,7 @@ pub mod rulesets;
 pub mod self_assessment;
 pub mod submission;
 pub mod users;
+pub mod webhooks;
 
 use crate::state::AppState;
 use actix_web::body::MessageBody;
@@ -144,6 +145,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(grading::decide)
                 .service(grading::grant)
                 .service(grading::grades)
+                .service(webhooks::create)
+                .service(webhooks::list)
+                .service(webhooks::deliveries)
+                .service(webhooks::deliver)
                 .service(self_assessment::create)
                 .service(self_assessment::list)
                 .service(self_assessment::run)

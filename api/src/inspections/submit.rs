@@ -236,6 +236,15 @@ pub fn submit(
             &inspection.id,
             &serde_json::json!({ "version": version, "outcomes": receipts, "hazards": hazard_ids }),
         )?;
+        // Submit is refused while evidence is missing, so this fires only once every required
+        // photo has arrived.
+        crate::webhooks::emit(
+            c,
+            "inspection.submitted",
+            &format!("inspection.submitted:{}", inspection.id),
+            &inspection.district_code,
+            &serde_json::json!({ "inspection": inspection.id, "institution": inst.id, "institution_name": inst.name, "outcomes": receipts, "hazards": hazard_count }),
+        )?;
         let current: InspectionRow = inspections::table
             .find(&inspection.id)
             .select(InspectionRow::as_select())

@@ -356,7 +356,7 @@ pub struct Escalation {
 /// open items, assigned to the team that found it. Safe to run any number of times.
 pub fn escalate_overdue(conn: &mut DbConn, today: &str) -> QueryResult<Escalation> {
     let now = crate::registry::now_text();
-    let due: Vec<(String, String, String, String, String)> = rectifications::table
+    let due: Vec<(String, String, String, String, String, String)> = rectifications::table
         .inner_join(hazards::table)
         .filter(rectifications::status.ne(state::VERIFIED))
         .filter(rectifications::deadline.lt(today))
@@ -371,10 +371,11 @@ pub fn escalate_overdue(conn: &mut DbConn, today: &str) -> QueryResult<Escalatio
             hazards::level,
             hazards::inspection_id,
             hazards::institution_id,
+            hazards::district_code,
         ))
         .load(conn)?;
     let mut out = Escalation::default();
-    for (rect, hazard, level, inspection, institution) in due {
+    for (rect, hazard, level, inspection, institution, district) in due {
         conn.transaction(|c| {
             // Another run may have escalated it since the query above.
             let done: bool = diesel::select(diesel::dsl::exists(
@@ -420,6 +421,13 @@ pub fn escalate_overdue(conn: &mut DbConn, today: &str) -> QueryResult<Escalatio
                 "rectification",
                 &rect,
                 &serde_json::json!({ "hazard": hazard, "level": level, "on": today }),
+            )?;
+            crate::webhooks::emit(
+                c,
+                "rectification.overdue",
+                &format!("rectification.overdue:{rect}"),
+                &district,
+                &serde_json::json!({ "rectification": rect, "hazard": hazard, "level": level, "institution": institution, "on": today }),
             )?;
             if level == "major"
                 && let Some(id) = recheck(c, &inspection, &now)?

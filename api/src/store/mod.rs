@@ -153,6 +153,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     to_hex(&Sha256::digest(bytes))
 }
 
+/// Lowercase hex of `bytes`.
+pub fn to_hex_pub(bytes: &[u8]) -> String {
+    to_hex(bytes)
+}
+
 fn to_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
