@@ -18,6 +18,8 @@ pub mod kind {
     pub const SPOT_CHECK: &str = "spot_check";
     /// An institution's credit level.
     pub const CREDIT: &str = "credit";
+    /// A grade granted (等级评定结果).
+    pub const GRADE: &str = "grade";
 }
 
 /// Years a record about an organisation stays public.
@@ -35,9 +37,9 @@ pub struct Publication {
     pub id: String,
     /// Batch.
     pub batch_id: String,
-    /// `spot_check` or `credit`.
+    /// `spot_check`, `grade` or `credit`.
     pub kind: String,
-    /// The inspection or institution it is about.
+    /// The inspection, grade or institution it is about.
     pub source_id: String,
     /// Institution.
     pub institution_id: Option<String>,
@@ -170,8 +172,8 @@ fn result_of(conn: &mut DbConn, inspection: &str) -> QueryResult<(String, String
 }
 
 /// Drafts a batch with everything in `region` not yet published: the results of submitted spot
-/// checks and look-back inspections, and the current credit level of institutions with credit
-/// events (when a credit ruleset is in force). 409 `nothing_to_publish` when there is nothing.
+/// checks and look-back inspections, grades granted, and the current credit level of institutions
+/// with credit events (when a credit ruleset is in force). 409 `nothing_to_publish` when there is nothing.
 pub fn draft(
     conn: &mut DbConn,
     cache: &crate::rulesets::CompiledCache,
@@ -252,6 +254,45 @@ pub fn draft(
                 "institution": name, "credit_code": code, "as_of": as_of, "organ": organ,
                 "level": c["level"]["id"], "level_title": c["level"]["title"],
                 "blacklisted": c["blacklisted"], "ruleset": rec.ruleset_hash,
+            }),
+        ));
+    }
+    let granted: Vec<(
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+    )> = crate::db::schema::grades::table
+        .inner_join(institutions::table)
+        .filter(institutions::district_code.like(&pattern).escape('\\'))
+        .filter(crate::db::schema::grades::status.eq("active"))
+        .filter(crate::db::schema::grades::id.ne_all(&done))
+        .select((
+            crate::db::schema::grades::id,
+            institutions::id,
+            institutions::district_code,
+            institutions::name,
+            institutions::credit_code,
+            crate::db::schema::grades::grade_title,
+            crate::db::schema::grades::certificate_no,
+            crate::db::schema::grades::decision_date,
+            crate::db::schema::grades::valid_until,
+        ))
+        .load(conn)?;
+    for (gid, inst, district, name, code, title, cert, on, until) in granted {
+        items.push((
+            kind::GRADE.into(),
+            gid,
+            inst,
+            district,
+            json!({
+                "institution": name, "credit_code": code, "grade": title, "certificate_no": cert,
+                "decision_date": on, "valid_until": until, "organ": organ,
             }),
         ));
     }

@@ -289,6 +289,46 @@ async fn from_self_assessment_to_granted_grade() {
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
     assert_eq!(p["errors"][0]["guard"], "grade_held");
+    // The bureau publishes the grade.
+    let (st, b) = w
+        .server
+        .post("/api/v1/publications/batches", Some(&w.admin), json!({}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    let grade_item = b["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "grade")
+        .unwrap()
+        .clone();
+    let (st, _) = w
+        .server
+        .post(
+            &format!(
+                "/api/v1/publications/batches/{}/publish",
+                b["id"].as_str().unwrap()
+            ),
+            Some(&w.admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, public) = w
+        .server
+        .call(
+            reqwest::Method::GET,
+            "/public/v1/publications?kind=grade",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(public["total"], 1, "{public}");
+    assert_eq!(
+        public["items"][0]["record"]["certificate_no"],
+        g["certificate_no"]
+    );
+    assert_eq!(public["items"][0]["id"], grade_item["id"]);
 }
 
 #[tokio::test]

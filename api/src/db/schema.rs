@@ -484,6 +484,7 @@ diesel::joinable!(rectifications -> hazards (hazard_id));
 diesel::joinable!(responsibilities -> hazards (hazard_id));
 diesel::joinable!(inspections -> institutions (institution_id));
 diesel::joinable!(hazards -> institutions (institution_id));
+diesel::joinable!(grades -> institutions (institution_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::allow_tables_to_appear_in_same_query!(
     institutions,
