@@ -145,6 +145,19 @@ fn in_region<'a>(
     )
 }
 
+/// (grade, institution, district, name, credit code, grade title, certificate, decided, valid until).
+type Granted = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
+
 /// (inspection, institution, district, submitted at, purpose, institution name, credit code).
 type Submitted = (
     String,
@@ -257,17 +270,7 @@ pub fn draft(
             }),
         ));
     }
-    let granted: Vec<(
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-    )> = crate::db::schema::grades::table
+    let granted: Vec<Granted> = crate::db::schema::grades::table
         .inner_join(institutions::table)
         .filter(institutions::district_code.like(&pattern).escape('\\'))
         .filter(crate::db::schema::grades::status.eq("active"))
