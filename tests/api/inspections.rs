@@ -358,6 +358,35 @@ async fn submit_scores_on_the_server_and_fills_the_three_lists_once() {
         )
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+    // The printable record, signed by the representative, lists the three lists.
+    let res = w
+        .server
+        .client
+        .get(format!("{}{base}/record", w.server.base))
+        .bearer_auth(&w.institution)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let page = res.text().await.unwrap();
+    for part in [
+        "养老机构监督检查记录",
+        "隐患清单",
+        "整改清单",
+        "责任清单",
+        "疏散通道堵塞或锁闭",
+        "立即疏散相关区域老年人",
+        "消防救援机构",
+        "王院长",
+        "@page",
+    ] {
+        assert!(page.contains(part), "{part} missing from the record");
+    }
     // The three lists.
     let (st, l) = w
         .server

@@ -61,6 +61,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/inspections/{id}/submit"),
     ("get", "/api/v1/inspections/{id}/outcome"),
     ("get", "/api/v1/inspections/{id}/package"),
+    ("get", "/api/v1/inspections/{id}/record"),
     ("get", "/api/v1/lists/{list}"),
     ("get", "/api/v1/lists/{list}/export"),
     ("get", "/api/v1/rectifications/{id}"),

@@ -121,6 +121,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(submission::submit)
                 .service(submission::outcome)
                 .service(submission::package)
+                .service(submission::record)
                 .service(lists::list_page)
                 .service(lists::export)
                 .service(rectifications::get_one)

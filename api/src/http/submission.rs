@@ -224,3 +224,25 @@ pub async fn package(
         .insert_header((header::CACHE_CONTROL, "private, no-cache"))
         .json(pkg))
 }
+
+/// The inspection record (检查记录) with the three lists, as a page that prints on A4 for the
+/// representative to sign (before submit: the answers so far; after: the submitted ones).
+#[utoipa::path(tag = "inspections", responses((status = 200, content_type = "text/html", body = String), (status = 404, body = Problem)), security(("bearer" = [])))]
+#[get("/inspections/{id}/record")]
+pub async fn record(
+    state: web::Data<AppState>,
+    user: AnyUser,
+    id: web::Path<String>,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let st = state.clone();
+    let page = state
+        .db(move |c| {
+            let (row, _) = inspections::require(c, &user.0, &id, Need::Read)?;
+            crate::inspections::record::html(c, &st.compiled, &row)
+        })
+        .await?;
+    Ok(actix_web::HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page))
+}

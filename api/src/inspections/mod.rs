@@ -15,6 +15,7 @@ pub mod facts;
 pub mod lists;
 pub mod package;
 pub mod photos;
+pub mod record;
 pub mod self_assessment;
 pub mod submit;
 pub mod uploads;
