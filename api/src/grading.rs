@@ -734,3 +734,121 @@ pub struct Apply {
     /// The grade applied for (a grade id of the standard, e.g. `g3`).
     pub requested_grade: String,
 }
+
+/// A change to a granted grade.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GradeChange {
+    /// `downgraded` (to `grade`) or `withdrawn`.
+    pub status: String,
+    /// The lower grade, for a downgrade.
+    #[serde(default)]
+    pub grade: Option<String>,
+    /// Why (a re-check's finding, a decision's document number).
+    pub reason: String,
+}
+
+/// Downgrades or withdraws an active grade (a re-check found it no longer met, or a violation):
+/// the old record keeps its history with the new status, a downgrade adds the lower grade with
+/// the same validity end, and a `grade_downgraded` credit event is recorded.
+pub fn change(
+    conn: &mut DbConn,
+    cache: &CompiledCache,
+    grade: &GradeRow,
+    ch: &GradeChange,
+    by: &str,
+    now: &str,
+) -> Result<Option<GradeRow>, ApiError> {
+    if grade.status != "active" {
+        return Err(ApiError::conflict(
+            "grade_not_active",
+            format!("the grade is {}", grade.status),
+        ));
+    }
+    if ch.reason.trim().is_empty() {
+        return Err(ApiError::validation("reason", "a reason is required"));
+    }
+    let c = cache
+        .get(conn, &grade.ruleset_hash)?
+        .ok_or_else(|| ApiError::internal("standard unreadable"))?;
+    let lower = match ch.status.as_str() {
+        "withdrawn" => None,
+        "downgraded" => {
+            let to = ch.grade.clone().unwrap_or_default();
+            let (Some(new), Some(old)) = (rank(&c, &to), rank(&c, &grade.grade)) else {
+                return Err(ApiError::validation("grade", "name the lower grade"));
+            };
+            if new >= old {
+                return Err(ApiError::validation(
+                    "grade",
+                    "a downgrade goes to a lower grade",
+                ));
+            }
+            let n: i64 = grades::table.count().get_result(conn)?;
+            Some(GradeRow {
+                id: uuid::Uuid::new_v4().to_string(),
+                grade: to,
+                grade_title: c.grades[new].title.clone(),
+                certificate_no: format!("{}-{:05}", &grade.certificate_no, n + 1),
+                issuing_level: if new >= 2 {
+                    "province".into()
+                } else {
+                    "city".into()
+                },
+                status: "active".into(),
+                upgrade_of: None,
+                created_at: now.to_owned(),
+                decision_date: date(today()),
+                ..grade.clone()
+            })
+        }
+        _ => {
+            return Err(ApiError::validation(
+                "status",
+                "status is downgraded or withdrawn",
+            ));
+        }
+    };
+    conn.transaction(|cx| {
+        diesel::update(grades::table.find(&grade.id))
+            .set(grades::status.eq(&ch.status))
+            .execute(cx)?;
+        if let Some(g) = &lower {
+            diesel::insert_into(grades::table).values(g).execute(cx)?;
+        }
+        crate::rectification::credit_event(
+            cx,
+            &grade.institution_id,
+            "grade_downgraded",
+            &date(today()),
+            "grade",
+            &grade.id,
+            by,
+        )?;
+        crate::audit::append(
+            cx,
+            by,
+            &format!("grading.{}", ch.status),
+            "grade",
+            &grade.id,
+            &json!({ "reason": ch.reason, "to": ch.grade }),
+        )?;
+        Ok::<_, diesel::result::Error>(())
+    })?;
+    Ok(lower)
+}
+
+/// One grade of an institution in `scope`.
+pub fn grade_in_scope(
+    conn: &mut DbConn,
+    scope: &crate::registry::Scope,
+    id: &str,
+) -> QueryResult<Option<GradeRow>> {
+    let g: Option<GradeRow> = grades::table
+        .find(id)
+        .select(GradeRow::as_select())
+        .first(conn)
+        .optional()?;
+    let Some(g) = g else { return Ok(None) };
+    Ok(crate::registry::institutions::get(conn, scope, &g.institution_id)?.map(|_| g))
+}

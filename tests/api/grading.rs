@@ -214,6 +214,8 @@ async fn from_self_assessment_to_granted_grade() {
         .as_str()
         .unwrap_or("none")
         .to_owned();
+    // 环境 10 + 服务 5 (部分符合) = 15: 二级 (≥ 12, each part ≥ 50 %), short of 三级 (18).
+    assert_eq!(computed, "g2");
     let other = if computed == "g1" { "g2" } else { "g1" };
     let (st, p) = w
         .server
@@ -329,10 +331,100 @@ async fn from_self_assessment_to_granted_grade() {
         g["certificate_no"]
     );
     assert_eq!(public["items"][0]["id"], grade_item["id"]);
+    // Upgrading within a year of the decision is refused; so is a second upgrade in a validity.
+    {
+        let (st, p) = w
+            .server
+            .post(
+                "/api/v1/grading/applications",
+                Some(&w.institution),
+                apply("g3"),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        assert_eq!(p["errors"][0]["guard"], "upgrade_too_soon");
+        let pool = w.server.state.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(
+                "UPDATE grades SET upgrade_of = 'earlier', decision_date = '2025-01-10'",
+            )
+            .execute(&mut pool.get().unwrap())
+            .unwrap()
+        })
+        .await
+        .unwrap();
+        let (st, p) = w
+            .server
+            .post(
+                "/api/v1/grading/applications",
+                Some(&w.institution),
+                apply("g3"),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        assert_eq!(p["errors"][0]["guard"], "already_upgraded");
+    }
+    // A re-check finds the grade no longer met: downgraded to 一级, then withdrawn.
+    let gid = g["id"].as_str().unwrap();
+    let (st, p) = w
+        .server
+        .post(
+            &format!("/api/v1/grades/{gid}/change"),
+            Some(&w.admin),
+            json!({ "status": "downgraded", "grade": "g9", "reason": "复核" }),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
+    {
+        let (st, lower) = w
+            .server
+            .post(
+                &format!("/api/v1/grades/{gid}/change"),
+                Some(&w.admin),
+                json!({ "status": "downgraded", "grade": "g1", "reason": "年度复核不达标" }),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{lower}");
+        assert_eq!(lower["grade"], "g1");
+        assert_eq!(lower["valid_until"], g["valid_until"]);
+        let (st, gone) = w
+            .server
+            .post(
+                &format!("/api/v1/grades/{}/change", lower["id"].as_str().unwrap()),
+                Some(&w.admin),
+                json!({ "status": "withdrawn", "reason": "发生重大责任事故" }),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{gone}");
+        let (_, list) = w
+            .server
+            .get(&format!("/api/v1/institutions/{}/grades", w.own), &w.admin)
+            .await;
+        let statuses: Vec<&str> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["status"].as_str().unwrap())
+            .collect();
+        assert!(
+            statuses.contains(&"downgraded") && statuses.contains(&"withdrawn"),
+            "{list}"
+        );
+        let (st, _) = w
+            .server
+            .post(
+                &format!("/api/v1/grades/{gid}/change"),
+                Some(&w.admin),
+                json!({ "status": "withdrawn", "reason": "x" }),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CONFLICT, "only an active grade changes");
+    }
 }
 
 #[tokio::test]
-async fn blacklisted_or_penalised_institutions_cannot_apply() {
+async fn every_guard_that_applies_is_named() {
     let w = World::new().await;
     let (st, _) = w
         .server
@@ -380,6 +472,39 @@ async fn blacklisted_or_penalised_institutions_cannot_apply() {
         .post("/api/v1/self-assessments", Some(&w.institution), json!({}))
         .await;
     let sa_id = sa["id"].as_str().unwrap();
+    // Not filed any more (the registry says so), and an application failed this year.
+    let (_, inst) = w
+        .server
+        .get(&format!("/api/v1/institutions/{}", w.own), &w.admin)
+        .await;
+    let mut body = crate::harness::institution_body(1, "430102");
+    body["filed"] = json!(false);
+    body["filed_on"] = json!(null);
+    body["version"] = inst["version"].clone();
+    let (st, v) = w
+        .server
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/institutions/{}", w.own),
+            Some(&w.admin),
+            Some(body),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let pool = w.server.state.pool.clone();
+    let (own, sa_owned) = (w.own.clone(), sa_id.to_owned());
+    tokio::task::spawn_blocking(move || {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(format!(
+            "INSERT INTO grade_applications (id, institution_id, district_code, self_assessment_id, requested_grade, status, decided_grade, decided_on, version, created_at, updated_at) \
+             VALUES ('failed-1', '{own}', '430102', '{sa_owned}', 'g2', 'closed', 'none', '{}', 1, 'x', 'x')",
+            caregrade::inspections::submit::today_cn().format("%Y-%m-%d")
+        ))
+        .execute(&mut pool.get().unwrap())
+        .unwrap()
+    })
+    .await
+    .unwrap();
     let (st, _) = w
         .server
         .post(
@@ -404,5 +529,14 @@ async fn blacklisted_or_penalised_institutions_cannot_apply() {
         .iter()
         .map(|e| e["guard"].as_str().unwrap())
         .collect();
-    assert_eq!(guards, ["blacklisted", "penalty_within_2_years"], "{p}");
+    assert_eq!(
+        guards,
+        [
+            "not_filed",
+            "blacklisted",
+            "penalty_within_2_years",
+            "failed_within_2_years"
+        ],
+        "{p}"
+    );
 }

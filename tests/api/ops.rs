@@ -86,6 +86,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/grading/applications/{id}/decision"),
     ("post", "/api/v1/grading/applications/{id}/grant"),
     ("get", "/api/v1/institutions/{id}/grades"),
+    ("post", "/api/v1/grades/{id}/change"),
     ("post", "/api/v1/webhooks"),
     ("get", "/api/v1/webhooks"),
     ("get", "/api/v1/webhooks/{id}/deliveries"),

@@ -246,3 +246,26 @@ pub async fn grades(
         .await
         .map(web::Json)
 }
+
+/// Downgrades or withdraws an active grade, with the reason (a `grade_downgraded` credit event
+/// follows). Returns the lower grade for a downgrade.
+#[utoipa::path(tag = "grading", request_body = crate::grading::GradeChange, responses((status = 200, body = Option<GradeRow>), (status = 400, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
+#[post("/grades/{id}/change")]
+pub async fn change(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    id: web::Path<String>,
+    body: ApiJson<crate::grading::GradeChange>,
+) -> Result<web::Json<Option<GradeRow>>, ApiError> {
+    let ch = body.0;
+    let id = id.into_inner();
+    let st = state.clone();
+    state
+        .db(move |c| {
+            let g = model::grade_in_scope(c, &admin.0.scope(), &id)?
+                .ok_or_else(|| ApiError::not_found("grade"))?;
+            model::change(c, &st.compiled, &g, &ch, &admin.0.id, &now_text())
+        })
+        .await
+        .map(web::Json)
+}

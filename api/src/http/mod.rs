@@ -146,6 +146,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(grading::decide)
                 .service(grading::grant)
                 .service(grading::grades)
+                .service(grading::change)
                 .service(webhooks::create)
                 .service(webhooks::list)
                 .service(webhooks::deliveries)
