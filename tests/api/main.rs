@@ -2,6 +2,7 @@
 //! database when `CAREGRADE_TEST_DATABASE_URL` is set) and talks HTTP to it as a phone would.
 #![allow(missing_docs, clippy::unwrap_used)]
 
+mod after_inspection;
 mod audit;
 mod auth;
 mod cli;
