@@ -172,6 +172,7 @@ fn main() {
                     submitted_by: None,
                     created_at: now.clone(),
                     updated_at: now.clone(),
+                    scope: None,
                 };
                 inspections::create(&mut c, &r, std::slice::from_ref(&inspector.id)).unwrap();
                 id

@@ -242,3 +242,76 @@ pub fn enter(
         .select(CreditEvent::as_select())
         .first(conn)?)
 }
+
+/// A removal from the blacklist on application (信用修复).
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Repair {
+    /// Document number of the decision to remove.
+    pub document_no: String,
+    /// Why (no new serious violation; obligations fulfilled and rectification finished).
+    pub reason: String,
+}
+
+/// Removes a listed institution from the blacklist on its application: refused while it is not
+/// listed (409 `not_blacklisted`) or before the earliest removal date (409 `repair_too_early`);
+/// recorded as the policy's repair event with the decision's document number.
+pub fn repair(
+    conn: &mut DbConn,
+    cache: &CompiledCache,
+    institution: &str,
+    req: &Repair,
+    actor: &str,
+    today: &str,
+) -> Result<CreditRecord, ApiError> {
+    if req.reason.trim().is_empty() {
+        return Err(ApiError::validation(
+            "reason",
+            "the decision's reason is required",
+        ));
+    }
+    let rec = record(conn, cache, institution, today)?;
+    if rec.credit["blacklisted"] != Value::Bool(true) {
+        return Err(ApiError::conflict(
+            "not_blacklisted",
+            "the institution is not on the blacklist",
+        ));
+    }
+    if let Some(from) = rec.credit["earliest_removal"].as_str()
+        && from > today
+    {
+        return Err(ApiError::conflict(
+            "repair_too_early",
+            format!("removal may be applied for from {from}"),
+        ));
+    }
+    let district: String = institutions::table
+        .find(institution)
+        .select(institutions::district_code)
+        .first(conn)?;
+    let policy = policy(conn, cache, &district)?;
+    let Some(kind) = policy
+        .events
+        .iter()
+        .find(|e| e.repair)
+        .map(|e| e.id.clone())
+    else {
+        return Err(ApiError::conflict(
+            "no_repair_event",
+            "the credit ruleset in force has no repair event",
+        ));
+    };
+    enter(
+        conn,
+        cache,
+        institution,
+        &NewEvent {
+            kind,
+            occurred_on: today.to_owned(),
+            document_no: req.document_no.clone(),
+            note: Some(req.reason.clone()),
+        },
+        actor,
+    )?;
+    record(conn, cache, institution, today)
+}

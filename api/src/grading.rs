@@ -457,6 +457,7 @@ pub fn assign(
         submitted_by: None,
         created_at: now.to_owned(),
         updated_at: now.to_owned(),
+        scope: None,
     };
     conn.transaction(|c| {
         insp::create(c, &row, &team)?;

@@ -20,6 +20,8 @@ pub mod kind {
     pub const CREDIT: &str = "credit";
     /// A grade granted (等级评定结果).
     pub const GRADE: &str = "grade";
+    /// An entry on the 失信联合惩戒对象名单.
+    pub const BLACKLIST: &str = "blacklist";
 }
 
 /// Years a record about an organisation stays public.
@@ -258,6 +260,22 @@ pub fn draft(
             continue;
         }
         let c = &rec.credit;
+        if c["blacklisted"] == Value::Bool(true) {
+            let since = c["since"].as_str().unwrap_or_default().to_owned();
+            let source = format!("{inst}@blacklist@{since}");
+            if !done.contains(&source) {
+                items.push((
+                    kind::BLACKLIST.into(),
+                    source,
+                    inst.clone(),
+                    district.clone(),
+                    json!({
+                        "institution": name, "credit_code": code, "organ": organ,
+                        "grounds": c["grounds"], "since": since, "earliest_removal": c["earliest_removal"],
+                    }),
+                ));
+            }
+        }
         items.push((
             kind::CREDIT.into(),
             source,

@@ -191,6 +191,32 @@ async fn hazards_fixes_an_overdue_major_credit_publication_and_the_audit_chain()
         1,
         "a look-back re-inspection is created"
     );
+    // The look-back re-inspection covers only what is still open.
+    let recheck = e["rechecks"][0].as_str().unwrap().to_owned();
+    let (st, pkg) = w
+        .server
+        .get(
+            &format!("/api/v1/inspections/{recheck}/package"),
+            &w.inspector,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{pkg}");
+    assert_eq!(pkg["inspection"]["scope"], json!(["three:p.exits"]));
+    let (st, r) = w
+        .server
+        .post(
+            &format!("/api/v1/inspections/{recheck}/answers"),
+            Some(&w.inspector),
+            json!({ "answers": [
+                { "client_uuid": "92000000-0000-4000-8000-000000000001", "ruleset": "three", "item": "p.patrol", "value": true },
+                { "client_uuid": "92000000-0000-4000-8000-000000000002", "ruleset": "three", "item": "p.exits", "value": true },
+            ]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["results"][0]["status"], "rejected");
+    assert_eq!(r["results"][0]["field"], "item");
+    assert_eq!(r["results"][1]["status"], "applied");
     // − 20 for the overdue major hazard: 68, C.
     let c = level(&w).await;
     assert_eq!(c["score"], 68, "{c}");

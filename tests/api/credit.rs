@@ -3,7 +3,7 @@
 
 use crate::harness::World;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 const CREDIT: &str = include_str!("../../dsl/tests/rulesets/mini_credit.rules");
 
@@ -78,4 +78,46 @@ async fn entries_change_the_level_and_the_blacklist() {
         )
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+    // Removal on application: not before the earliest date; then it ends the listing.
+    let repair = |inst: &str| format!("/api/v1/institutions/{inst}/credit/repair");
+    let body =
+        json!({ "document_no": "长民信修〔2026〕1号", "reason": "无新的严重失信行为，已完成整改" });
+    let (st, p) = w
+        .server
+        .post(&repair(&w.own), Some(&w.admin), body.clone())
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{p}");
+    assert_eq!(p["code"], "repair_too_early");
+    let (st, e) = w
+        .server
+        .post(
+            &format!("/api/v1/institutions/{}/credit/events", w.other),
+            Some(&w.admin),
+            json!({ "kind": "fire_overdue", "occurred_on": "2023-06-01", "document_no": "长民信〔2023〕4号" }),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{e}");
+    let (st, r) = w
+        .server
+        .post(&repair(&w.other), Some(&w.admin), body.clone())
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["credit"]["blacklisted"], false);
+    let (st, p) = w.server.post(&repair(&w.other), Some(&w.admin), body).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    assert_eq!(p["code"], "not_blacklisted");
+    // The listing is published as such.
+    let (st, b) = w
+        .server
+        .post("/api/v1/publications/batches", Some(&w.admin), json!({}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    let listed: Vec<&Value> = b["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "blacklist")
+        .collect();
+    assert_eq!(listed.len(), 1, "{b}");
+    assert_eq!(listed[0]["institution_id"], w.own.as_str());
 }

@@ -42,6 +42,7 @@ pub async fn seed_inspection(w: &World, source: &'static str) -> String {
             submitted_by: None,
             created_at: now.clone(),
             updated_at: now,
+            scope: None,
         };
         inspections::create(&mut c, &insp, &[inspector]).unwrap();
         id

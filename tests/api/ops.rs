@@ -73,6 +73,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/escalations/run"),
     ("get", "/api/v1/institutions/{id}/credit"),
     ("post", "/api/v1/institutions/{id}/credit/events"),
+    ("post", "/api/v1/institutions/{id}/credit/repair"),
     ("post", "/api/v1/publications/batches"),
     ("get", "/api/v1/publications/batches/{id}"),
     ("post", "/api/v1/publications/batches/{id}/publish"),

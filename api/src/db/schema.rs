@@ -164,6 +164,7 @@ diesel::table! {
         submitted_by -> Nullable<Text>,
         created_at -> Text,
         updated_at -> Text,
+        scope -> Nullable<Text>,
     }
 }
 

@@ -55,3 +55,27 @@ pub async fn enter(
         .await?;
     Ok(HttpResponse::Created().json(event))
 }
+
+/// Removes the institution from the blacklist on its application (信用修复), from the earliest
+/// removal date the policy sets, with the decision's document number and reason.
+#[utoipa::path(tag = "credit", request_body = crate::credit::Repair, responses((status = 200, body = CreditRecord), (status = 409, body = Problem)), security(("bearer" = [])))]
+#[post("/institutions/{id}/credit/repair")]
+pub async fn repair(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    id: web::Path<String>,
+    body: ApiJson<crate::credit::Repair>,
+) -> Result<web::Json<CreditRecord>, ApiError> {
+    let req = body.0;
+    let id = id.into_inner();
+    let st = state.clone();
+    state
+        .db(move |c| {
+            crate::registry::institutions::get(c, &admin.0.scope(), &id)?
+                .ok_or_else(|| ApiError::not_found("institution"))?;
+            let today = today_cn().format("%Y-%m-%d").to_string();
+            model::repair(c, &st.compiled, &id, &req, &admin.0.id, &today)
+        })
+        .await
+        .map(web::Json)
+}

@@ -133,6 +133,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(rectifications::run_escalation)
                 .service(credit::record)
                 .service(credit::enter)
+                .service(credit::repair)
                 .service(publication::draft)
                 .service(publication::get_batch)
                 .service(publication::publish)

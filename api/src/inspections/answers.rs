@@ -269,6 +269,7 @@ pub fn sync(
 ) -> QueryResult<Result<SyncReport, &'static str>> {
     let now = chrono::Utc::now();
     let now_text = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let scope = inspection.scope_items();
     let earliest = chrono::DateTime::parse_from_rfc3339(&inspection.created_at)
         .map(|t| t.with_timezone(&chrono::Utc))
         .unwrap_or(now);
@@ -330,6 +331,19 @@ pub fn sync(
             }
             if let Some(r) = precheck(a, pinned, earliest, now) {
                 results.push(r);
+                continue;
+            }
+            if let Some(scope) = &scope
+                && !scope.iter().any(|(r, i)| *r == a.ruleset && *i == a.item)
+            {
+                results.push(rejected(
+                    a,
+                    "item",
+                    format!(
+                        "{}: this look-back inspection covers only the items with open rectifications",
+                        a.item
+                    ),
+                ));
                 continue;
             }
             let key = (a.ruleset.clone(), a.item.clone());

@@ -77,9 +77,21 @@ pub struct InspectionRow {
     pub created_at: String,
     /// Updated.
     pub updated_at: String,
+    /// For a look-back re-inspection: the `ruleset:item` keys it covers (JSON); `None`: every item.
+    pub scope: Option<String>,
 }
 
 impl InspectionRow {
+    /// The items a look-back re-inspection covers, as `(ruleset, item)`; `None` for every item.
+    pub fn scope_items(&self) -> Option<Vec<(String, String)>> {
+        let keys: Vec<String> = serde_json::from_str(self.scope.as_deref()?).ok()?;
+        Some(
+            keys.iter()
+                .filter_map(|k| k.split_once(':').map(|(r, i)| (r.to_owned(), i.to_owned())))
+                .collect(),
+        )
+    }
+
     /// The pinned ruleset hashes.
     pub fn ruleset_hashes(&self) -> Vec<String> {
         serde_json::from_str(&self.rulesets).unwrap_or_default()

@@ -30,6 +30,8 @@ pub struct PackageInspection {
     pub due: Option<String>,
     /// When the team started.
     pub started_at: Option<String>,
+    /// For a look-back re-inspection, the `ruleset:item` keys it covers; absent: every item.
+    pub scope: Option<Vec<String>>,
 }
 
 /// One pinned ruleset with its compiled form, exactly as stored (its hash is its identity).
@@ -100,6 +102,10 @@ pub fn build(conn: &mut DbConn, inspection: &InspectionRow) -> QueryResult<Packa
             status: inspection.status.clone(),
             due: inspection.due.clone(),
             started_at: inspection.started_at.clone(),
+            scope: inspection
+                .scope
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok()),
         },
         facts: institution_facts(&inst),
         institution: inst.into(),

@@ -96,6 +96,7 @@ pub fn create(
         submitted_by: None,
         created_at: now.to_owned(),
         updated_at: now.to_owned(),
+        scope: None,
     };
     super::create(conn, &insp, &[])?;
     Ok(SelfAssessment {

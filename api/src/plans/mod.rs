@@ -586,6 +586,7 @@ pub fn draw(
                 submitted_by: None,
                 created_at: now.to_owned(),
                 updated_at: now.to_owned(),
+                scope: None,
             };
             insp::create(c, &row, &pick.team)?;
         }

@@ -462,6 +462,23 @@ fn recheck(conn: &mut DbConn, inspection: &str, now: &str) -> QueryResult<Option
         .filter(inspection_members::inspection_id.eq(inspection))
         .select(inspection_members::inspector_id)
         .load(conn)?;
+    // Limited to the institution's open items under the same rulesets.
+    let mut names = Vec::new();
+    for h in orig.ruleset_hashes() {
+        if let Some(r) = crate::rulesets::get(conn, &h)? {
+            names.push(r.name);
+        }
+    }
+    let open: Vec<(String, String)> = hazards::table
+        .inner_join(rectifications::table)
+        .filter(hazards::institution_id.eq(&orig.institution_id))
+        .filter(rectifications::status.ne(state::VERIFIED))
+        .filter(hazards::ruleset.eq_any(&names))
+        .select((hazards::ruleset, hazards::item))
+        .load(conn)?;
+    let mut keys: Vec<String> = open.into_iter().map(|(r, i)| format!("{r}:{i}")).collect();
+    keys.sort();
+    keys.dedup();
     let row = InspectionRow {
         id: uuid::Uuid::new_v4().to_string(),
         plan_id: orig.plan_id.clone(),
@@ -478,6 +495,7 @@ fn recheck(conn: &mut DbConn, inspection: &str, now: &str) -> QueryResult<Option
         submitted_by: None,
         created_at: now.to_owned(),
         updated_at: now.to_owned(),
+        scope: Some(serde_json::to_string(&keys).unwrap_or_else(|_| "[]".into())),
     };
     insp::create(conn, &row, &team)?;
     audit::append(
@@ -486,7 +504,7 @@ fn recheck(conn: &mut DbConn, inspection: &str, now: &str) -> QueryResult<Option
         "inspection.created",
         "inspection",
         &row.id,
-        &serde_json::json!({ "purpose": row.purpose, "after": inspection, "team": team }),
+        &serde_json::json!({ "purpose": row.purpose, "after": inspection, "team": team, "scope": keys }),
     )?;
     Ok(Some(row.id))
 }
