@@ -66,6 +66,41 @@ async fn single_uploads_are_checked_and_idempotent() {
     .await;
     assert_eq!(st, StatusCode::CREATED, "{png}");
     assert_eq!(png["flags"], json!(["no_exif_time"]));
+    // Taken years ago, and in Beijing while the institution is in Changsha: flagged, not refused.
+    let pool = w.server.state.pool.clone();
+    let own = w.own.clone();
+    tokio::task::spawn_blocking(move || {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(format!("UPDATE institutions SET facts = '{{\"lat\": 28.19, \"lon\": 112.97}}' WHERE id = '{own}'"))
+            .execute(&mut pool.get().unwrap())
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let old = exif_block(&ExifSpec {
+        taken: Some("2020:05:01 10:00:00"),
+        offset: Some("+08:00"),
+        gps: Some(((39, 54, 2600, "N"), (116, 23, 2900, "E"))),
+        ..ExifSpec::default()
+    });
+    let (st, far) = send(
+        &w,
+        &w.inspector,
+        &path("30000000-0000-4000-8000-000000000008"),
+        "image/jpeg",
+        jpeg_of(&picture(320, 240), Some(old)),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{far}");
+    assert_eq!(
+        far["flags"],
+        json!(["taken_outside_window", "taken_far_away"]),
+        "{far}"
+    );
+    assert!(
+        (far["lat"].as_f64().unwrap() - 39.9072).abs() < 0.001,
+        "{far}"
+    );
     // A renamed PDF, a 30,000×30,000 PNG, a truncated JPEG.
     let (st, e) = send(
         &w,
@@ -113,7 +148,7 @@ async fn single_uploads_are_checked_and_idempotent() {
         .server
         .get(&format!("/api/v1/inspections/{id}/photos"), &w.inspector)
         .await;
-    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+    assert_eq!(list.as_array().unwrap().len(), 3, "{list}");
     // Downloads: the original untouched, the thumbnail a JPEG; nobody outside sees them.
     let pid = p["id"].as_str().unwrap();
     let (st, links) = w
