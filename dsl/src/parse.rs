@@ -163,7 +163,7 @@ pub fn parse_file(file: usize, text: &str) -> Parsed {
     };
     let mut b = Builder {
         file,
-        diags: Vec::new(),
+        diags: glued_keywords(file, text, file_pair.clone()),
         pratt: std::rc::Rc::new(precedence()),
     };
     let ruleset = file_pair
@@ -182,6 +182,55 @@ pub fn parse_file(file: usize, text: &str) -> Parsed {
             "no ruleset in this file",
         )),
     }
+}
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Finds keywords glued to a neighbouring word (`letbig`, `max3`). Statement keywords are plain
+/// strings in the grammar and pest has no word boundary for those, so `letbig` would parse as
+/// `let big`. Every token the grammar names begins and ends a node of the tree; a node boundary
+/// that falls between two word characters therefore splits one written word into two tokens.
+/// One pass over the tree, after a successful parse.
+fn glued_keywords(file: usize, text: &str, root: Pair<'_, Rule>) -> Vec<Diagnostic> {
+    let bytes = text.as_bytes();
+    let inside_word = |p: usize| {
+        p > 0 && p < bytes.len() && is_ident_byte(bytes[p - 1]) && is_ident_byte(bytes[p])
+    };
+    let mut splits: Vec<usize> = root
+        .into_inner()
+        .flatten()
+        .flat_map(|pair| {
+            let span = pair.as_span();
+            [span.start(), span.end()]
+        })
+        .filter(|&p| inside_word(p))
+        .collect();
+    splits.sort_unstable();
+    splits.dedup();
+    splits
+        .into_iter()
+        .map(|at| {
+            let mut start = at;
+            while start > 0 && is_ident_byte(bytes[start - 1]) {
+                start -= 1;
+            }
+            let mut end = at;
+            while end < bytes.len() && is_ident_byte(bytes[end]) {
+                end += 1;
+            }
+            let (left, right) = (&text[start..at], &text[at..end]);
+            Diagnostic::error(
+                "E0006",
+                file,
+                Span::new(start, end),
+                format!("`{}` reads as `{left} {right}`", &text[start..end]),
+            )
+            .with_label("two words written as one")
+            .with_help(format!("put a space between `{left}` and `{right}`"))
+        })
+        .collect()
 }
 
 /// Parses one file; `Err` with every diagnostic when there is any error.

@@ -502,18 +502,60 @@ fn underscore_option_keys_can_be_matched() {
     assert!(full_parse(Rule::match_expr, "match answer { _foo => 1, _ => 0 }").is_ok());
 }
 
-/// QUIRK: statement keywords written as plain strings (`"let"`, `"item"`, `"score"` …) have no
-/// `!ident_char` boundary, so a keyword glued to the following id is accepted and split.
+/// Fixed: statement keywords written as plain strings (`"let"`, `"item"`, `"score"` …) have no
+/// `!ident_char` boundary in the grammar, so pest alone splits a keyword glued to the next word;
+/// the parser then refuses every such split word with E0006, naming both halves.
+#[rstest]
+#[case::let_glued_to_id("standard s \"t\" { letbig \"大型\" = 1 }", "letbig", "let", "big")]
+#[case::item_glued_to_id(
+    "standard s \"t\" { part p \"p\" max 1 { itemfire \"项\" max 1 { ask yesno } } }",
+    "itemfire",
+    "item",
+    "fire"
+)]
+#[case::number_glued_to_keyword(
+    "standard s \"t\" { event acc \"事故\" let w \"w\" = within(acc, 3years) }",
+    "3years",
+    "3",
+    "years"
+)]
+fn keywords_glued_to_a_word_are_refused(
+    #[case] src: &str,
+    #[case] word: &str,
+    #[case] left: &str,
+    #[case] right: &str,
+) {
+    let parsed = parse::parse_file(0, src);
+    let glued: Vec<_> = parsed
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "E0006")
+        .collect();
+    assert_eq!(glued.len(), 1, "{:?}", parsed.diagnostics);
+    let d = glued[0];
+    assert_eq!(&src[d.span.start as usize..d.span.end as usize], word);
+    assert_eq!(d.message, format!("`{word}` reads as `{left} {right}`"));
+    assert!(parse_file(src).is_err());
+}
+
+/// Pest itself still accepts the glued forms; the word check is the parser's, after the grammar.
 #[test]
-fn quirk_statement_keywords_have_no_word_boundary() {
+fn pest_alone_splits_glued_keywords() {
     assert!(full_parse(Rule::let_decl, "letbig \"大型\" = 1").is_ok());
     assert!(full_parse(Rule::item, "itemfire \"项\" { }").is_ok());
     assert!(full_parse(Rule::score_stmt, "scoreanswer").is_ok());
-    let r = parse_file("standard s \"t\" { letbig \"大型\" = 1 }").expect("accepted");
-    match &r.body[0] {
-        ast::Stmt::Let(l) => assert_eq!(l.id.text, "big"),
-        other => panic!("{other:?}"),
-    }
+}
+
+/// Spacing is free wherever a word does not touch a word: no false alarms on punctuation.
+#[test]
+fn words_next_to_punctuation_are_not_glued() {
+    let src = "standard s \"t\" { part p \"p\" max 1 { item a \"项\" max 1 { ask yesno score if(answer)then(1)else(0) } } }";
+    let parsed = parse::parse_file(0, src);
+    assert!(
+        parsed.diagnostics.iter().all(|d| d.code != "E0006"),
+        "{:?}",
+        parsed.diagnostics
+    );
 }
 
 /// Fixed: the photo condition is written `if …`, so an item-level `when` on the next line stays
