@@ -39,8 +39,9 @@ pub struct Config {
     pub access_token_ttl_secs: u64,
     /// Lifetime of a refresh token, seconds.
     pub refresh_token_ttl_secs: u64,
-    /// How long a user row read for an access token is reused, milliseconds (0: never). Deletions
-    /// through this server apply at once; other changes within this time.
+    /// How long a verified access token and the user row behind it are reused, milliseconds (0:
+    /// never); the token's expiry is still checked every time. Deletions through this server
+    /// apply at once; other changes within this time.
     pub auth_cache_ttl_ms: u64,
     /// Largest JSON body accepted, bytes.
     pub json_limit: usize,

@@ -128,19 +128,35 @@ enum UserCommand {
     },
 }
 
-fn init_logs(config: &Config) {
+/// Sets up logging. Lines go to stdout through a background writer so that a slow terminal or
+/// pipe never stalls a request worker; the guard flushes what is buffered when it is dropped, so
+/// it must live until the process ends.
+fn init_logs(config: &Config) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.log))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Not lossy: when the queue is full a worker waits rather than a log line being dropped.
+    // The background thread drains the queue into the buffer and flushes once it is empty, so
+    // under load many lines share one write.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stdout(),
+        ));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(ansi)
+        .with_writer(writer)
         .try_init();
+    guard
 }
 
 fn run(cli: Cli) -> Result<(), StartError> {
     let config = Config::load(cli.config.as_deref())?;
-    init_logs(&config);
+    let _log_guard = init_logs(&config);
     match cli.command {
         Command::Rules(_) | Command::Draw(_) => Ok(()),
         Command::Migrate => {

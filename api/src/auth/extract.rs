@@ -25,19 +25,21 @@ async fn authenticate(req: HttpRequest) -> Result<UserRow, ApiError> {
         })
         .map(str::trim)
         .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
+    let now = super::token::now_secs();
+    if let Some(u) = state.user_cache.get(token, now) {
+        return Ok(u);
+    }
     let claims = state
         .keys
         .verify(token)
         .map_err(|_| ApiError::unauthorized("invalid or expired token"))?;
-    if let Some(u) = state.user_cache.get(&claims.sub) {
-        return Ok(u);
-    }
+    let expires = claims.exp;
     let user = state
         .db(move |c| users::by_id(c, &claims.sub).map_err(ApiError::from))
         .await?;
     match user {
         Some(u) if !u.disabled && u.role().is_some() => {
-            state.user_cache.put(&u);
+            state.user_cache.put(token, expires, &u);
             Ok(u)
         }
         _ => Err(ApiError::unauthorized(

@@ -35,21 +35,29 @@ pub async fn request_id(
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let method = req.method().to_string();
+    let method = req.method().clone();
     let start = Instant::now();
     let mut res = next.call(req).instrument(span.clone()).await?;
     let elapsed = start.elapsed().as_secs_f64();
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, v);
     }
-    let status = res.status().as_u16();
+    let status = res.status();
     let route = res
         .request()
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
     if let Some(state) = state {
-        state.metrics.observe(&method, &route, status, elapsed);
+        state
+            .metrics
+            .observe(method.as_str(), &route, status, elapsed);
     }
-    span.in_scope(|| tracing::info!(status, elapsed_ms = elapsed * 1000.0, "served"));
+    span.in_scope(|| {
+        tracing::info!(
+            status = status.as_u16(),
+            elapsed_ms = elapsed * 1000.0,
+            "served"
+        )
+    });
     Ok(res)
 }
