@@ -84,6 +84,11 @@ pub struct Config {
     pub s3_secret_key: Option<String>,
     /// tracing filter, e.g. `info` or `caregrade=debug`.
     pub log: String,
+    /// Public holidays on weekdays (`"YYYY-MM-DD"`), from the State Council's annual notice on
+    /// holiday arrangements: not working days for the 20-working-day publication window.
+    pub holidays: Vec<chrono::NaiveDate>,
+    /// Weekend days made working days (调休) by the same notice.
+    pub extra_working_days: Vec<chrono::NaiveDate>,
 }
 
 impl Default for Config {
@@ -118,6 +123,8 @@ impl Default for Config {
             s3_access_key: None,
             s3_secret_key: None,
             log: "info".into(),
+            holidays: Vec::new(),
+            extra_working_days: Vec::new(),
         }
     }
 }
@@ -207,4 +214,29 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::write(path, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_dates_load_from_the_file_and_bad_ones_are_refused() {
+        let dir = std::env::temp_dir().join(format!("caregrade-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let good = dir.join("good.toml");
+        std::fs::write(
+            &good,
+            "holidays = [\"2026-10-01\", \"2026-10-02\"]\nextra_working_days = [\"2026-10-10\"]\n",
+        )
+        .expect("write");
+        let c = Config::load(Some(&good)).expect("loads");
+        assert_eq!(c.holidays.len(), 2);
+        assert_eq!(c.extra_working_days[0].to_string(), "2026-10-10");
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, "holidays = [\"2026-13-01\"]\n").expect("write");
+        let e = Config::load(Some(&bad)).expect_err("a month 13 is refused");
+        assert!(e.to_string().contains("holidays"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -27,8 +27,8 @@ pub mod kind {
 /// Years a record about an organisation stays public.
 const PUBLIC_YEARS: u64 = 5;
 
-/// Working days within which a spot-check result must be published (Mon–Fri; public holidays are
-/// not known to the server and count as working days, so the list errs on the early side).
+/// Working days within which a spot-check result must be published (Mon–Fri, less the configured
+/// holidays, plus the configured make-up working days; see [`WorkingDays`]).
 pub const WINDOW_WORKING_DAYS: u32 = 20;
 
 /// A stored publication.
@@ -634,18 +634,49 @@ pub fn public_get(conn: &mut DbConn, id: &str) -> QueryResult<Option<PublicRecor
     Ok(Some(p.public(corrected_by)))
 }
 
-/// The day `n` working days (Mon–Fri) after `from`.
-pub fn add_working_days(from: chrono::NaiveDate, n: u32) -> chrono::NaiveDate {
-    use chrono::Datelike;
-    let mut d = from;
-    let mut left = n;
-    while left > 0 {
-        d = d.succ_opt().unwrap_or(d);
-        if d.weekday().number_from_monday() <= 5 {
-            left -= 1;
+/// The official working-day calendar: Monday to Friday, except the public holidays, plus the
+/// weekend days made working days (调休). Both lists come from the configuration, because the
+/// State Council fixes them year by year; with neither configured every weekday counts, so the
+/// late list errs on the early side.
+#[derive(Debug, Clone, Default)]
+pub struct WorkingDays {
+    holidays: std::collections::BTreeSet<chrono::NaiveDate>,
+    extra: std::collections::BTreeSet<chrono::NaiveDate>,
+}
+
+impl WorkingDays {
+    /// A calendar from the configured holidays and make-up working days.
+    pub fn new(holidays: &[chrono::NaiveDate], extra_working_days: &[chrono::NaiveDate]) -> Self {
+        Self {
+            holidays: holidays.iter().copied().collect(),
+            extra: extra_working_days.iter().copied().collect(),
         }
     }
-    d
+
+    /// Whether `d` is a working day.
+    pub fn is_working(&self, d: chrono::NaiveDate) -> bool {
+        use chrono::Datelike;
+        if self.extra.contains(&d) {
+            return true;
+        }
+        d.weekday().number_from_monday() <= 5 && !self.holidays.contains(&d)
+    }
+
+    /// The day `n` working days after `from`.
+    pub fn add(&self, from: chrono::NaiveDate, n: u32) -> chrono::NaiveDate {
+        let mut d = from;
+        let mut left = n;
+        while left > 0 {
+            let Some(next) = d.succ_opt() else {
+                return d;
+            };
+            d = next;
+            if self.is_working(d) {
+                left -= 1;
+            }
+        }
+        d
+    }
 }
 
 /// A result published late or still due.
@@ -662,7 +693,7 @@ pub struct Late {
 }
 
 /// Submitted spot checks in `region` not published within the window, as of today.
-pub fn late(conn: &mut DbConn, region: &str) -> QueryResult<Vec<Late>> {
+pub fn late(conn: &mut DbConn, region: &str, calendar: &WorkingDays) -> QueryResult<Vec<Late>> {
     let published: Vec<String> = publications::table
         .filter(publications::kind.eq(kind::SPOT_CHECK))
         .filter(publications::status.eq_any(["published", "corrected"]))
@@ -689,7 +720,7 @@ pub fn late(conn: &mut DbConn, region: &str) -> QueryResult<Vec<Late>> {
         .filter_map(|(id, inst, at)| {
             let on =
                 chrono::NaiveDate::parse_from_str(at.as_deref()?.get(..10)?, "%Y-%m-%d").ok()?;
-            let due = add_working_days(on, WINDOW_WORKING_DAYS);
+            let due = calendar.add(on, WINDOW_WORKING_DAYS);
             (due < today).then(|| Late {
                 inspection_id: id,
                 institution_id: inst,
@@ -702,17 +733,40 @@ pub fn late(conn: &mut DbConn, region: &str) -> QueryResult<Vec<Late>> {
 
 #[cfg(test)]
 mod tests {
-    use super::add_working_days;
+    use super::WorkingDays;
     use chrono::NaiveDate;
     use rstest::rstest;
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+    }
 
     #[rstest]
     #[case("2026-11-23", 20, "2026-12-21")] // Monday + 4 weeks
     #[case("2026-11-27", 1, "2026-11-30")] // Friday → Monday
     #[case("2026-11-28", 1, "2026-11-30")] // Saturday → Monday
     #[case("2026-11-23", 0, "2026-11-23")]
-    fn working_days(#[case] from: &str, #[case] n: u32, #[case] want: &str) {
-        let d = NaiveDate::parse_from_str(from, "%Y-%m-%d").unwrap();
-        assert_eq!(add_working_days(d, n).format("%Y-%m-%d").to_string(), want);
+    fn weekdays_only(#[case] from: &str, #[case] n: u32, #[case] want: &str) {
+        let cal = WorkingDays::default();
+        assert_eq!(cal.add(day(from), n), day(want));
+    }
+
+    /// A configured calendar (illustrative dates, not a real year's notice): a holiday week
+    /// pushes the due date out by five days, a make-up Saturday pulls it back by one.
+    #[rstest]
+    #[case(&[], &[], "2026-02-02")]
+    #[case(&["2026-01-26", "2026-01-27", "2026-01-28", "2026-01-29", "2026-01-30"], &[], "2026-02-09")]
+    #[case(&["2026-01-26", "2026-01-27", "2026-01-28", "2026-01-29", "2026-01-30"], &["2026-01-31"], "2026-02-06")]
+    #[case(&["2026-01-31"], &[], "2026-02-02")] // a holiday on a weekend changes nothing
+    fn holidays_and_make_up_days(
+        #[case] holidays: &[&str],
+        #[case] extra: &[&str],
+        #[case] want: &str,
+    ) {
+        let holidays: Vec<_> = holidays.iter().map(|d| day(d)).collect();
+        let extra: Vec<_> = extra.iter().map(|d| day(d)).collect();
+        let cal = WorkingDays::new(&holidays, &extra);
+        assert_eq!(cal.add(day("2026-01-05"), 20), day(want));
+        assert_eq!(cal.is_working(day("2026-01-31")), !extra.is_empty());
     }
 }

@@ -122,7 +122,12 @@ pub fn prepare(config: Config) -> Result<web::Data<AppState>, StartError> {
     );
     let config_photo_limit = config.photo_limit;
     let user_cache = UserCache::new(Duration::from_millis(config.auth_cache_ttl_ms));
+    let working_days = Arc::new(crate::publication::WorkingDays::new(
+        &config.holidays,
+        &config.extra_working_days,
+    ));
     Ok(web::Data::new(AppState {
+        working_days,
         pool,
         config: Arc::new(config),
         keys,

@@ -30,6 +30,8 @@ pub struct AppState {
     pub compiled: crate::rulesets::CompiledCache,
     /// Photo checks and thumbnails, a bounded number at a time.
     pub photo_decoder: crate::photos::PhotoDecoder,
+    /// The official working-day calendar (configured holidays and make-up days).
+    pub working_days: Arc<crate::publication::WorkingDays>,
 }
 
 impl AppState {

@@ -258,7 +258,12 @@ pub async fn create_user(server: &TestServer, by: &str, body: Value) -> String {
 impl World {
     /// Seeds the world on a fresh server.
     pub async fn new() -> Self {
-        let server = TestServer::start().await;
+        Self::new_with(|_| {}).await
+    }
+
+    /// Seeds the world on a fresh server whose configuration `tweak` adjusts.
+    pub async fn new_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let server = TestServer::start_with(tweak).await;
         let root = server.root().await;
         create_user(&server, &root, json!({"username": "cs-admin", "password": "password-cs", "role": "admin", "region_code": "4301"})).await;
         create_user(&server, &root, json!({"username": "zz-admin", "password": "password-zz", "role": "admin", "region_code": "4302"})).await;

@@ -166,3 +166,42 @@ async fn publish_correct_withdraw_and_the_window() {
         .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
 }
+
+/// The 20-working-day window follows the configured calendar: weekday holidays do not count, a
+/// make-up Saturday (调休) does. The dates are illustrative, not a real year's notice.
+#[tokio::test]
+async fn the_window_follows_the_configured_calendar() {
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+    let w = World::new_with(|c| {
+        c.holidays = [
+            "2026-01-26",
+            "2026-01-27",
+            "2026-01-28",
+            "2026-01-29",
+            "2026-01-30",
+        ]
+        .iter()
+        .map(|d| day(d))
+        .collect();
+        c.extra_working_days = vec![day("2026-01-31")];
+    })
+    .await;
+    let insp = submitted_with_two_hazards(&w).await;
+    let pool = w.server.state.pool.clone();
+    let i = insp.clone();
+    tokio::task::spawn_blocking(move || {
+        diesel::sql_query(format!(
+            "UPDATE inspections SET submitted_at = '2026-01-05T02:00:00.000Z' WHERE id = '{i}'"
+        ))
+        .execute(&mut pool.get().unwrap())
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    let (st, late) = w.server.get("/api/v1/publications/late", &w.admin).await;
+    assert_eq!(st, StatusCode::OK, "{late}");
+    assert_eq!(late[0]["inspection_id"], insp.as_str());
+    // Weekdays only: 2026-02-02. Five holidays push it to 02-09; the make-up Saturday pulls it
+    // back to 02-06.
+    assert_eq!(late[0]["due_on"], "2026-02-06");
+}

@@ -152,18 +152,21 @@ pub async fn correct(
         .map(web::Json)
 }
 
-/// Spot-check results in the admin's region not published within 20 working days of submit.
+/// Spot-check results in the admin's region not published within 20 working days of submit
+/// (working days by the configured calendar: `holidays`, `extra_working_days`).
 #[utoipa::path(tag = "publication", responses((status = 200, body = Vec<Late>)), security(("bearer" = [])))]
 #[get("/publications/late")]
 pub async fn late(
     state: web::Data<AppState>,
     admin: AdminUser,
 ) -> Result<web::Json<Vec<Late>>, ApiError> {
+    let calendar = state.working_days.clone();
     state
         .db(move |c| {
             Ok(model::late(
                 c,
                 admin.0.region_code.as_deref().unwrap_or(""),
+                &calendar,
             )?)
         })
         .await
