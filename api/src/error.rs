@@ -166,6 +166,16 @@ impl ApiError {
         e
     }
 
+    /// The same error listing every reason in `errors` (e.g. the uploads a submit waits for).
+    pub fn with_errors(mut self, errors: serde_json::Value) -> Self {
+        let current = self.extra.take().and_then(|x| x.current);
+        self.extra = Some(Box::new(Extra {
+            current,
+            errors: Some(errors),
+        }));
+        self
+    }
+
     /// 409: a unique value is already taken.
     pub fn duplicate(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "duplicate", "Already exists", detail)

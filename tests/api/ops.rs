@@ -50,6 +50,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/inspections/{id}/uploads"),
     ("put", "/api/v1/uploads/{id}"),
     ("get", "/api/v1/uploads/{id}"),
+    ("delete", "/api/v1/uploads/{id}"),
     ("post", "/api/v1/uploads/{id}/complete"),
     ("get", "/api/v1/photos/{id}"),
     ("get", "/api/v1/photos/{id}/original"),

@@ -388,3 +388,124 @@ async fn a_store_that_is_down_records_nothing() {
     let (st, p) = send(&w, &w.inspector, &path, "image/jpeg", jpeg).await;
     assert_eq!(st, StatusCode::CREATED, "{p}");
 }
+
+/// Submit waits for the photos still uploading: after submit no chunk is accepted, so a photo
+/// in flight would be lost. The phone completes what it has and cancels what it dropped.
+#[tokio::test]
+async fn submit_waits_for_uploads_in_flight() {
+    let w = World::new().await;
+    let id = crate::inspections::seed_inspection(&w, CHECKLIST).await;
+    let base = format!("/api/v1/inspections/{id}");
+    let now = caregrade::registry::now_text();
+    let (st, r) = w
+        .server
+        .post(
+            &format!("{base}/answers"),
+            Some(&w.inspector),
+            json!({ "answers": [
+                { "client_uuid": "50000000-0000-4000-8000-000000000001", "ruleset": "fire_mini",
+                  "item": "duty.control_room", "value": false, "base_version": 0, "client_time": now },
+            ]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    crate::inspections::fake_photo(&w, &id, "fire_mini", "duty.control_room").await;
+    let photo = jpeg_of(&picture(800, 600), None);
+    let half = photo.len() / 2;
+    let announce = |uuid: &str| {
+        json!({ "ruleset": "fire_mini", "item": "duty.control_room", "client_uuid": uuid,
+                "size": photo.len(), "sha256": sha(&photo) })
+    };
+    let (st, a) = w
+        .server
+        .post(
+            &format!("{base}/uploads"),
+            Some(&w.inspector),
+            announce("50000000-0000-4000-8000-00000000000a"),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{a}");
+    let a = a["id"].as_str().unwrap().to_owned();
+    let (st, b) = w
+        .server
+        .post(
+            &format!("{base}/uploads"),
+            Some(&w.inspector),
+            announce("50000000-0000-4000-8000-00000000000b"),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    let b = b["id"].as_str().unwrap().to_owned();
+    let put = |offset: usize, bytes: Vec<u8>| {
+        let req = w
+            .server
+            .client
+            .put(format!(
+                "{}/api/v1/uploads/{a}?offset={offset}",
+                w.server.base
+            ))
+            .bearer_auth(&w.inspector)
+            .header("x-chunk-sha256", sha(&bytes))
+            .header("content-type", "application/octet-stream")
+            .body(bytes);
+        async move { req.send().await.unwrap().status() }
+    };
+    assert_eq!(put(0, photo[..half].to_vec()).await, StatusCode::OK);
+    let (st, _) = w
+        .server
+        .post(
+            &format!("{base}/acknowledge"),
+            Some(&w.inspector),
+            json!({ "name": "王院长" }),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    // Two uploads in flight: refused, each listed with where it stands; nothing submitted.
+    let (st, e) = w
+        .server
+        .post(&format!("{base}/submit"), Some(&w.inspector), json!({}))
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{e}");
+    assert_eq!(e["code"], "uploads_pending");
+    let pending = e["errors"].as_array().unwrap();
+    assert_eq!(pending.len(), 2, "{e}");
+    let of = |u: &str| pending.iter().find(|p| p["upload"] == u).cloned().unwrap();
+    assert_eq!(of(&a)["received"].as_u64().unwrap() as usize, half);
+    assert_eq!(of(&b)["received"], 0);
+    let (_, insp) = w.server.get(&base, &w.inspector).await;
+    assert_eq!(insp["status"], "acknowledged", "{insp}");
+    // The dropped photo is cancelled (once); the other one is finished.
+    let cancel = |u: &str, tok: &str| {
+        let req = w
+            .server
+            .client
+            .delete(format!("{}/api/v1/uploads/{u}", w.server.base))
+            .bearer_auth(tok);
+        async move { req.send().await.unwrap().status() }
+    };
+    assert_eq!(cancel(&b, &w.admin_other_city).await, StatusCode::NOT_FOUND);
+    assert_eq!(cancel(&b, &w.inspector).await, StatusCode::NO_CONTENT);
+    assert_eq!(cancel(&b, &w.inspector).await, StatusCode::NOT_FOUND);
+    assert_eq!(put(half, photo[half..].to_vec()).await, StatusCode::OK);
+    let (st, p) = w
+        .server
+        .post(
+            &format!("/api/v1/uploads/{a}/complete"),
+            Some(&w.inspector),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{p}");
+    assert_eq!(
+        cancel(&a, &w.inspector).await,
+        StatusCode::CONFLICT,
+        "a photo is not cancelled"
+    );
+    let (st, s) = w
+        .server
+        .post(&format!("{base}/submit"), Some(&w.inspector), json!({}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{s}");
+    let (_, list) = w.server.get(&format!("{base}/photos"), &w.inspector).await;
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+}

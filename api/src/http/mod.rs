@@ -110,6 +110,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(photos::announce)
                 .service(photos::chunk)
                 .service(photos::status)
+                .service(photos::cancel)
                 .service(photos::complete)
                 .service(photos::get_one)
                 .service(photos::original)

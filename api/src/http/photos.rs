@@ -10,7 +10,7 @@ use crate::inspections::{self, Need, facts};
 use crate::registry::now_text;
 use crate::registry::users::UserRow;
 use crate::state::AppState;
-use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -202,6 +202,20 @@ pub async fn status(
 ) -> Result<web::Json<Upload>, ApiError> {
     let (up, _) = own_upload(&state, &user.0, &id, Need::Team).await?;
     Ok(web::Json(Upload::from(&up)))
+}
+
+/// Abandons an upload that is not complete (the phone dropped the photo), so that the inspection
+/// can be submitted without it. 409 `upload_completed` for an upload that became a photo.
+#[utoipa::path(tag = "photos", responses((status = 204, description = "cancelled"), (status = 404, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
+#[delete("/uploads/{id}")]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    user: AnyUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (up, _) = own_upload(&state, &user.0, &id, Need::TeamWritable).await?;
+    state.db(move |c| uploads::cancel(c, &up)).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Completes an upload: the assembled bytes are checked against the announced SHA-256 and

@@ -156,6 +156,20 @@ pub fn submit(
                 )))
             };
         }
+        let pending = super::uploads::pending(c, &inspection.id)?;
+        if !pending.is_empty() {
+            return Err(Refused(
+                ApiError::conflict(
+                    "uploads_pending",
+                    format!(
+                        "{} photo upload(s) not completed: complete them, or cancel those the phone dropped, then submit",
+                        pending.len()
+                    ),
+                )
+                .with_errors(Value::Array(pending)),
+            )
+            .into());
+        }
         let inst: InstitutionRow = institutions::table
             .find(&inspection.institution_id)
             .select(InstitutionRow::as_select())

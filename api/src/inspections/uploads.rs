@@ -312,3 +312,49 @@ pub fn finish(conn: &mut DbConn, up: &UploadRow, photo: &str) -> QueryResult<()>
         Ok(())
     })
 }
+
+/// Uploads of `inspection` announced but not completed, as the problem's `errors` list them:
+/// submit waits for them, because after submit no chunk is accepted and the photo would be lost.
+pub fn pending(conn: &mut DbConn, inspection: &str) -> QueryResult<Vec<serde_json::Value>> {
+    let rows: Vec<UploadRow> = uploads::table
+        .filter(uploads::inspection_id.eq(inspection))
+        .filter(uploads::photo_id.is_null())
+        .order(uploads::created_at)
+        .select(UploadRow::as_select())
+        .load(conn)?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "upload": r.id,
+                "ruleset": r.ruleset,
+                "item": r.item,
+                "client_uuid": r.client_uuid,
+                "received": r.received,
+                "size": r.size,
+            })
+        })
+        .collect())
+}
+
+/// Abandons an upload that is not complete (the phone dropped the photo): its chunks and the
+/// upload go. A completed upload is a photo and stays.
+pub fn cancel(conn: &mut DbConn, up: &UploadRow) -> Result<(), ApiError> {
+    conn.transaction(|c| {
+        let n = diesel::delete(
+            uploads::table
+                .find(&up.id)
+                .filter(uploads::photo_id.is_null()),
+        )
+        .execute(c)?;
+        if n == 0 {
+            return Ok(Err(ApiError::conflict(
+                "upload_completed",
+                "this upload is complete: it is a photo now",
+            )));
+        }
+        diesel::delete(upload_chunks::table.filter(upload_chunks::upload_id.eq(&up.id)))
+            .execute(c)?;
+        Ok::<_, diesel::result::Error>(Ok(()))
+    })?
+}
