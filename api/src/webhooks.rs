@@ -2,6 +2,8 @@
 //! outbox in the same transaction as the change (so nothing is announced that did not happen),
 //! deduplicated by event id, and posted by a background loop with an HMAC-SHA256 signature,
 //! retried with exponential backoff. A receiver that hangs or fails delays only its own deliveries.
+//! Each delivery is claimed (leased) before it is posted, so several API servers sharing one
+//! database post it once.
 
 use crate::db::DbConn;
 use crate::db::schema::{webhook_deliveries, webhooks};
@@ -206,17 +208,45 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     )
 }
 
-/// Deliveries due now, with their subscriptions.
-fn due(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<(Delivery, Webhook)>> {
-    let now = crate::registry::now_text();
-    webhook_deliveries::table
+/// Deliveries due now, with their subscriptions, each claimed for `lease`: its next attempt is
+/// moved to the end of the lease by a conditional update, so that of several API servers (or
+/// overlapping runs) exactly one posts it. A server that dies mid-post leaves the delivery due
+/// again when the lease ends: at least once, never twice at the same time.
+fn claim_due(
+    conn: &mut DbConn,
+    limit: i64,
+    lease: std::time::Duration,
+) -> QueryResult<Vec<(Delivery, Webhook)>> {
+    let now = chrono::Utc::now();
+    let now_text = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let lease_end = (now
+        + chrono::Duration::milliseconds(lease.as_millis().min(i64::MAX as u128) as i64))
+    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let candidates: Vec<(Delivery, Webhook)> = webhook_deliveries::table
         .inner_join(webhooks::table)
         .filter(webhook_deliveries::status.eq("pending"))
-        .filter(webhook_deliveries::next_attempt_at.le(now))
+        .filter(webhook_deliveries::next_attempt_at.le(&now_text))
         .order(webhook_deliveries::next_attempt_at)
         .limit(limit)
         .select((Delivery::as_select(), Webhook::as_select()))
-        .load(conn)
+        .load(conn)?;
+    let mut claimed = Vec::with_capacity(candidates.len());
+    for (d, w) in candidates {
+        // One statement each, no transaction: the update is atomic by itself, and whoever
+        // moved `next_attempt_at` first owns the delivery.
+        let n = diesel::update(
+            webhook_deliveries::table
+                .find(&d.id)
+                .filter(webhook_deliveries::status.eq("pending"))
+                .filter(webhook_deliveries::next_attempt_at.eq(&d.next_attempt_at)),
+        )
+        .set(webhook_deliveries::next_attempt_at.eq(&lease_end))
+        .execute(conn)?;
+        if n == 1 {
+            claimed.push((d, w));
+        }
+    }
+    Ok(claimed)
 }
 
 fn record(conn: &mut DbConn, d: &Delivery, outcome: Result<(), String>) -> QueryResult<()> {
@@ -261,7 +291,9 @@ pub async fn deliver_due(
     state: &crate::state::AppState,
     timeout: std::time::Duration,
 ) -> Result<usize, ApiError> {
-    let batch = state.db(|c| Ok(due(c, 50)?)).await?;
+    // The lease outlasts the post's own timeout, so a slow receiver is not posted twice.
+    let lease = timeout + std::time::Duration::from_secs(30);
+    let batch = state.db(move |c| Ok(claim_due(c, 50, lease)?)).await?;
     if batch.is_empty() {
         return Ok(0);
     }

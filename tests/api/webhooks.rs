@@ -11,10 +11,12 @@ use std::sync::{Arc, Mutex};
 #[derive(Default)]
 struct Received {
     calls: Vec<(String, String, String, Vec<u8>)>,
+    /// Event ids posted to `/slow`.
+    slow: Vec<String>,
 }
 
 /// A receiver on loopback: `/flaky` answers 500 the first time and 200 after, `/hang` never
-/// answers in time. Returns its base URL and what it received.
+/// answers in time, `/slow` answers 200 after 300 ms. Returns its base URL and what it received.
 fn receiver() -> (String, Arc<Mutex<Received>>) {
     let got = Arc::new(Mutex::new(Received::default()));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -51,6 +53,23 @@ fn receiver() -> (String, Arc<Mutex<Received>>) {
                                 } else {
                                     HttpResponse::Ok().finish()
                                 }
+                            },
+                        ),
+                    )
+                    .route(
+                        "/slow",
+                        web::post().to(
+                            |req: HttpRequest, got: web::Data<Arc<Mutex<Received>>>| async move {
+                                let id = req
+                                    .headers()
+                                    .get("x-caregrade-event-id")
+                                    .and_then(|v| v.to_str().ok())
+                                    .unwrap_or("")
+                                    .to_owned();
+                                got.lock().unwrap().slow.push(id);
+                                actix_web::rt::time::sleep(std::time::Duration::from_millis(300))
+                                    .await;
+                                HttpResponse::Ok().finish()
                             },
                         ),
                     )
@@ -224,4 +243,47 @@ async fn submitted_inspections_are_announced_once_signed_and_retried() {
         )
         .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
+}
+
+/// Two delivery runs at once (two API servers, or the loop and the manual endpoint) post each
+/// delivery once: the first to claim it owns it while it is being posted.
+#[tokio::test]
+async fn overlapping_delivery_runs_post_once() {
+    let w = World::new().await;
+    let (base, got) = receiver();
+    let (st, slow) = w
+        .server
+        .post(
+            "/api/v1/webhooks",
+            Some(&w.admin),
+            json!({ "url": format!("{base}/slow"), "events": ["inspection.submitted"] }),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{slow}");
+    let insp = submitted_with_two_hazards(&w).await;
+    let run = || {
+        w.server
+            .post("/api/v1/webhooks/deliver", Some(&w.admin), json!({}))
+    };
+    let ((s1, r1), (s2, r2)) = tokio::join!(run(), run());
+    assert_eq!((s1, s2), (StatusCode::OK, StatusCode::OK), "{r1} {r2}");
+    let delivered = r1["delivered"].as_u64().unwrap() + r2["delivered"].as_u64().unwrap();
+    assert_eq!(delivered, 1, "{r1} {r2}");
+    assert_eq!(
+        got.lock().unwrap().slow,
+        vec![format!("inspection.submitted:{insp}")],
+        "posted once"
+    );
+    let (_, d) = w
+        .server
+        .get(
+            &format!(
+                "/api/v1/webhooks/{}/deliveries",
+                slow["id"].as_str().unwrap()
+            ),
+            &w.admin,
+        )
+        .await;
+    assert_eq!(d[0]["status"], "delivered", "{d}");
+    assert_eq!(d[0]["attempts"], 1, "{d}");
 }
