@@ -198,12 +198,12 @@ fn glued_keywords(file: usize, text: &str, root: Pair<'_, Rule>) -> Vec<Diagnost
     let inside_word = |p: usize| {
         p > 0 && p < bytes.len() && is_ident_byte(bytes[p - 1]) && is_ident_byte(bytes[p])
     };
+    // The token stream, not `flatten()`: a token is two integers, a `Pair` several reference
+    // counts, and this walks every node of a large file.
     let mut splits: Vec<usize> = root
-        .into_inner()
-        .flatten()
-        .flat_map(|pair| {
-            let span = pair.as_span();
-            [span.start(), span.end()]
+        .tokens()
+        .map(|t| match t {
+            pest::Token::Start { pos, .. } | pest::Token::End { pos, .. } => pos.pos(),
         })
         .filter(|&p| inside_word(p))
         .collect();
