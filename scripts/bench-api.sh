@@ -15,19 +15,28 @@ work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
-(cd "$work" && CAREGRADE_LISTEN=127.0.0.1:18090 CAREGRADE_ADMIN_PASSWORD=bench-password-1 \
-    exec "$OLDPWD/target/release/caregrade" serve >"$work/serve.log" 2>&1) &
-pids+=($!)
+# Starts `caregrade serve` of BIN on PORT with its data in DIR and waits until it answers.
+serve() {
+    mkdir -p "$3"
+    (cd "$3" && CAREGRADE_LISTEN=127.0.0.1:$2 CAREGRADE_ADMIN_PASSWORD=bench-password-1 \
+        exec "$1" serve >"$3/serve.log" 2>&1) &
+    pids+=($!)
+    for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$2/healthz" >/dev/null && return; sleep 0.1; done
+}
+# Logs in as the admin on PORT: the response goes to FILE, the time taken to stdout.
+login() { curl -s -o "$2" -w '%{time_total}\n' "http://127.0.0.1:$1/api/v1/auth/login" \
+    -H 'content-type: application/json' -d '{"username":"admin","password":"bench-password-1"}'; }
+access_token() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["access_token"])' "$1"; }
+
+serve "$PWD/target/release/caregrade" 18090 "$work/main"
 target/release/examples/bare_server 127.0.0.1:18091 >/dev/null 2>&1 &
 pids+=($!)
-for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18090/healthz >/dev/null && curl -sf http://127.0.0.1:18091/bare >/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18091/bare >/dev/null && break; sleep 0.1; done
 
-login() { curl -s -o "$work/login.json" -w '%{time_total}\n' http://127.0.0.1:18090/api/v1/auth/login \
-    -H 'content-type: application/json' -d '{"username":"admin","password":"bench-password-1"}'; }
-login >/dev/null
-times=$(for _ in $(seq 1 20); do login; done | sort -n)
+login 18090 "$work/login.json" >/dev/null
+times=$(for _ in $(seq 1 20); do login 18090 "$work/login.json"; done | sort -n)
 echo "login (argon2id, 20 sequential): median $(echo "$times" | sed -n 10p) s, min $(echo "$times" | head -1) s, max $(echo "$times" | tail -1) s"
-token=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["access_token"])' "$work/login.json")
+token=$(access_token "$work/login.json")
 
 # Server CPU time (user + system, all threads) per request: steadier than req/s on a noisy
 # machine, because it does not depend on how much CPU wrk got in the meantime.
@@ -48,18 +57,12 @@ echo "GET /api/v1/me: $me_rps req/s; bare actix-web: $bare_rps req/s; ratio $(py
 echo "server CPU per request: /me $(per_request_us "$t0" "$t1" "$(requests "$me")") us; bare $(per_request_us "$b0" "$b1" "$(requests "$bare")") us"
 
 if [ -n "${COMPARE_BIN:-}" ]; then
-    mkdir -p "$work/compare"
-    (cd "$work/compare" && CAREGRADE_LISTEN=127.0.0.1:18092 CAREGRADE_ADMIN_PASSWORD=bench-password-1 \
-        exec "$COMPARE_BIN" serve >"$work/compare/serve.log" 2>&1) &
-    pids+=($!)
-    for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18092/healthz >/dev/null && break; sleep 0.1; done
-    curl -s -o "$work/compare/login.json" http://127.0.0.1:18092/api/v1/auth/login \
-        -H 'content-type: application/json' -d '{"username":"admin","password":"bench-password-1"}'
-    ctoken=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["access_token"])' "$work/compare/login.json")
+    serve "$COMPARE_BIN" 18092 "$work/compare"
+    login 18092 "$work/compare/login.json" >/dev/null
+    ctoken=$(access_token "$work/compare/login.json")
     c0=$(cpu_ticks "${pids[2]}")
     other=$(wrk -t2 -c"$connections" -d"$duration" -H "Authorization: Bearer $ctoken" http://127.0.0.1:18092/api/v1/me)
     c1=$(cpu_ticks "${pids[2]}")
     other_rps=$(echo "$other" | awk '/Requests\/sec/ {print $2}')
     echo "GET /api/v1/me on $COMPARE_BIN: $other_rps req/s; ratio to bare $(python3 -c "print(round($other_rps/$bare_rps, 3))"); CPU per request $(per_request_us "$c0" "$c1" "$(requests "$other")") us"
 fi
-grep -c '" 200' "$work/serve.log" >/dev/null || true
